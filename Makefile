@@ -1,0 +1,49 @@
+# Two commands do all set-up: `make run` and `make test`.
+# Each creates .venv when missing, installs what is missing, then acts.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# torch is installed first and pinned: 2.13.0 is the CPU build on this machine's disk.
+# Elsewhere pick a build, e.g. `make test TORCH_SPEC="torch==2.13.0" PIP_TORCH_ARGS="--index-url https://download.pytorch.org/whl/cu126"`.
+TORCH_SPEC     ?= torch==2.13.0
+PIP_TORCH_ARGS ?=
+EXTRAS         ?= dev
+STAMP := $(VENV)/.topoequi-installed
+
+.PHONY: run test test-all lint install fortran clean
+
+run: $(STAMP)
+	$(VENV)/bin/topoequi info
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m ""
+
+lint: $(STAMP)
+	$(PY) -m ruff check topoequi tests benchmarks examples
+
+install: $(STAMP)
+
+# escnn -> py3nj needs a Fortran compiler; install gfortran when missing and we are root with apt-get.
+fortran:
+	@command -v gfortran >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing gfortran (needed to build py3nj for escnn)"; \
+	    (apt-get install -y -q gfortran >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q gfortran >/dev/null)); \
+	  else echo "warning: no gfortran; escnn will run without py3nj (see README)"; fi; }
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python fortran
+	$(PY) -m pip install -q "$(TORCH_SPEC)" $(PIP_TORCH_ARGS)
+	$(PY) -m pip install -q "numpy<2" cython
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info
