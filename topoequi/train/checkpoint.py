@@ -1,0 +1,80 @@
+"""Checkpoints that survive interruption, and reproducible seeds.
+
+A checkpoint is a dict of tensors and plain Python values saved with
+``torch.save``; it is written to a temporary file in the same folder and moved
+into place with ``os.replace``, so a reader sees either the old or the new
+file, never half of one. Loading uses ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save(obj, path)`` made atomic: write to a temp file, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, expected_config: dict | None = None,
+                    map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint saved by :func:`atomic_save` (``weights_only=True``).
+
+    If ``expected_config`` is given, the checkpoint's ``"config"`` entry must
+    agree with it on every key it contains, otherwise a ``ValueError`` lists
+    the keys that differ (a checkpoint of another model or configuration).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint '{path}' does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
+        raise ValueError(f"checkpoint '{path}' is corrupt or not a topoequi checkpoint: {exc}") from exc
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, expected a dict")
+    if expected_config is not None:
+        saved = ckpt.get("config", {})
+        diff = {k: (saved.get(k), v) for k, v in expected_config.items() if saved.get(k) != v}
+        if diff:
+            lines = ", ".join(f"{k}: checkpoint={a!r} vs requested={b!r}" for k, (a, b) in diff.items())
+            raise ValueError(f"checkpoint '{path}' was written for another configuration ({lines})")
+    return ckpt
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def rng_state() -> dict:
+    """The state of every random generator, for exact resume."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` returned."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
