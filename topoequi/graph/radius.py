@@ -1,0 +1,158 @@
+"""Radius search and radius graphs in pure torch (PyG / torch-cluster semantics).
+
+A pair is a neighbour pair when both points belong to the same example and
+their squared distance, computed in the input dtype as
+:math:`\\sum_d (x_{j,d} - y_{i,d})^2`, is strictly below :math:`r^2` (rounded
+to that dtype) -- the test torch-cluster applies.  For every query the
+neighbours are returned in ascending index order; when there are more than
+``max_num_neighbors`` of them, the ones with the smallest indices are kept.
+That is the order and the choice of torch-cluster's CUDA kernel (its CPU
+kd-tree keeps an arbitrary subset instead).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from topoequi.graph import accelerated
+from topoequi.graph.candidates import AllPairs, CellGrid, Chunk, Segments
+from topoequi.graph.checks import (
+    check_batch,
+    check_batch_size,
+    check_flag,
+    check_flow,
+    check_max_num_neighbors,
+    check_points,
+    check_radius,
+    check_same_space,
+)
+
+BRUTE_FORCE_PAIRS = 1 << 21
+"""Searches with at most this many same-example pairs test them all instead of hashing cells."""
+
+
+def radius(
+    x: Tensor,
+    y: Tensor,
+    r: float,
+    batch_x: Tensor | None = None,
+    batch_y: Tensor | None = None,
+    max_num_neighbors: int | None = 32,
+    batch_size: int | None = None,
+) -> Tensor:
+    r"""For every point of ``y``, the points of ``x`` of the same example closer than ``r``.
+
+    .. math::
+        \mathcal{N}(i) = \{\, j : b^x_j = b^y_i,\ \lVert \mathbf{x}_j - \mathbf{y}_i \rVert < r \,\}
+
+    Args:
+        x (torch.Tensor): Points :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
+        y (torch.Tensor): Queries :math:`\mathbf{Y} \in \mathbb{R}^{M \times D}` (same dtype).
+        r (float): The radius (``>= 0``; the test is strict).
+        batch_x (torch.Tensor, optional): Sorted example of every point of ``x``.
+            (default: :obj:`None`, one example)
+        batch_y (torch.Tensor, optional): Sorted example of every query. (default: :obj:`None`)
+        max_num_neighbors (int, optional): Keep at most this many neighbours per
+            query, those of smallest index; :obj:`None` keeps all. (default: :obj:`32`)
+        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+
+    Returns:
+        ``[2, E]`` long tensor: row 0 indexes ``y``, row 1 indexes ``x``;
+        sorted by row 0, then row 1.
+    """
+    return _radius("radius", x, y, r, batch_x, batch_y, max_num_neighbors, batch_size, False)
+
+
+def radius_graph(
+    x: Tensor,
+    r: float,
+    batch: Tensor | None = None,
+    loop: bool = False,
+    max_num_neighbors: int | None = 32,
+    flow: str = "source_to_target",
+    batch_size: int | None = None,
+) -> Tensor:
+    r"""Edges between all points of the same example closer than ``r``.
+
+    Args:
+        x (torch.Tensor): Node positions :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
+        r (float): The radius (strict test, ``>= 0``).
+        batch (torch.Tensor, optional): Sorted example of every node. (default: :obj:`None`)
+        loop (bool, optional): Include self-loops. (default: :obj:`False`)
+        max_num_neighbors (int, optional): At most this many incoming neighbours
+            per target, those of smallest index (self-loops are not counted when
+            ``loop=False``); :obj:`None` keeps all. (default: :obj:`32`)
+        flow (str, optional): ``"source_to_target"`` gives ``edge_index[0]`` =
+            source :math:`j`, ``edge_index[1]`` = target :math:`i`;
+            ``"target_to_source"`` swaps the rows. (default: ``"source_to_target"``)
+        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+
+    Returns:
+        ``[2, E]`` long tensor, sorted by target, then source.
+    """
+    fn = "radius_graph"
+    check_flow(fn, flow)
+    check_flag(fn, "loop", loop)
+    edges = _radius(fn, x, x, r, batch, batch, max_num_neighbors, batch_size, not loop)
+    return edges.flip(0) if flow == "source_to_target" else edges
+
+
+def _radius(fn: str, x: Tensor, y: Tensor, r: float, batch_x: Tensor | None,
+            batch_y: Tensor | None, max_num_neighbors: int | None,
+            batch_size: int | None, ignore_self: bool) -> Tensor:
+    check_points(fn, "x", x)
+    check_points(fn, "y", y)
+    check_same_space(fn, x, y)
+    r = check_radius(fn, r)
+    cap = check_max_num_neighbors(fn, max_num_neighbors)
+    check_batch_size(fn, batch_size)
+    batch_x = check_batch(fn, "batch_x" if fn == "radius" else "batch", batch_x, x, batch_size)
+    batch_y = check_batch(fn, "batch_y" if fn == "radius" else "batch", batch_y, y, batch_size)
+    empty = torch.empty(2, 0, dtype=torch.long, device=x.device)
+    if x.size(0) == 0 or y.size(0) == 0 or r == 0.0:
+        return empty
+    if cap is not None:
+        edges = accelerated.radius(x, y, r, batch_x, batch_y, cap, ignore_self)
+        if edges is not None:
+            return edges
+    num_examples = batch_size or int(max(batch_x.max(), batch_y.max())) + 1
+    segments = Segments.build(batch_x, batch_y, num_examples)
+    if x.size(1) == 0 or segments.num_all_pairs(num_examples) <= BRUTE_FORCE_PAIRS:
+        source = AllPairs(segments)
+    else:
+        source = CellGrid(x, y, segments, r)
+    r2 = torch.tensor(r * r, dtype=x.dtype, device=x.device)
+    rows, cols = [], []
+    for chunk in source.chunks(torch.arange(y.size(0), device=x.device)):
+        row, col = _within(x, y, chunk, r2, cap, ignore_self)
+        rows.append(row)
+        cols.append(col)
+    if not rows:
+        return empty
+    return torch.stack([torch.cat(rows), torch.cat(cols)])
+
+
+def _within(x: Tensor, y: Tensor, chunk: Chunk, r2: Tensor, cap: int | None,
+            ignore_self: bool) -> tuple[Tensor, Tensor]:
+    """The pairs of ``chunk`` closer than ``sqrt(r2)``, sorted, capped at ``cap`` per query."""
+    queries, local_row, col = chunk.queries, chunk.local_row, chunk.col
+    row = queries[local_row]
+    keep = squared_distance(x, y, col, row) < r2
+    if ignore_self:
+        keep &= row != col
+    local_row, col = local_row[keep], col[keep]
+    if not chunk.cols_sorted:
+        order = torch.argsort(local_row * x.size(0) + col)
+        local_row, col = local_row[order], col[order]
+    if cap is not None and local_row.numel() > 0:
+        counts = torch.bincount(local_row, minlength=queries.numel())
+        if int(counts.max()) > cap:
+            rank = torch.arange(local_row.numel(), device=x.device) - (counts.cumsum(0) - counts)[local_row]
+            keep = rank < cap
+            local_row, col = local_row[keep], col[keep]
+    return queries[local_row], col
+
+
+def squared_distance(x: Tensor, y: Tensor, col: Tensor, row: Tensor) -> Tensor:
+    """:math:`\\sum_d (x_{col,d} - y_{row,d})^2` in the input dtype, per pair."""
+    return (x[col] - y[row]).pow(2).sum(1)
