@@ -1,0 +1,236 @@
+"""The vectorised local homology sheaf against the reference, its Laplacian, persistence gradients."""
+import numpy as np
+import pytest
+import torch
+
+from topoequi.topology import (clique_complex, coboundary, complex_from_simplices, harmonic_basis,
+                               laplacian_diagonal, local_betti, local_homology_sheaf,
+                               persistent_restriction, restriction_map, sheaf_laplacian)
+
+from .test_local_homology import BOOK, BOWTIE, HEXAGON_DISK, OCTAHEDRON, PINCHED, RP2, TORUS
+
+
+def random_clique_complex(n, p, seed):
+    rng = np.random.default_rng(seed)
+    a = np.triu(rng.random((n, n)) < p, 1)
+    return clique_complex(torch.from_numpy(np.array(np.nonzero(a))), n)
+
+
+CASES = {
+    "octahedron": complex_from_simplices(OCTAHEDRON),
+    "torus": complex_from_simplices(TORUS),
+    "rp2": complex_from_simplices(RP2),
+    "disk": complex_from_simplices(HEXAGON_DISK),
+    "bowtie": complex_from_simplices(BOWTIE),
+    "pinched": complex_from_simplices(PINCHED),
+    "book": complex_from_simplices(BOOK),
+    "graph": complex_from_simplices([(0, 1), (0, 2), (0, 3), (1, 2), (3, 4)], 7),
+    "random": random_clique_complex(14, 0.4, 0),
+}
+
+
+def reference_laplacian(cx):
+    """Dense L = delta^T delta from the reference harmonic bases and restriction maps."""
+    simplices = [s for layer in cx.simplices() for s in layer]
+    n = cx.num_nodes
+    bases = [harmonic_basis(simplices, (v,))[1] for v in range(n)]
+    widths = [[b.shape[1] if b.size else 0 for b in bv] + [0] * (3 - len(bv)) for bv in bases]
+    off = np.concatenate([[0], np.cumsum([sum(w) for w in widths])])
+    rows = []
+    for e in cx.simplices()[1]:
+        maps = [restriction_map(simplices, (v,), e) for v in e]
+        for k in (1, 2):
+            if k >= len(maps[0]):
+                continue
+            for r in range(maps[0][k].shape[0]):
+                row = np.zeros(off[-1])
+                for side, v in enumerate(e):
+                    start = off[v] + sum(widths[v][:k])
+                    row[start:start + maps[side][k].shape[1]] += (1 if side else -1) * maps[side][k][r]
+                rows.append(row)
+    delta = np.array(rows) if rows else np.zeros((0, off[-1]))
+    return delta.T @ delta
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_stalk_dims_match_reference(name):
+    cx = CASES[name]
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes)
+    simplices = [s for layer in cx.simplices() for s in layer]
+    for v in range(cx.num_nodes):
+        b = local_betti(simplices, (v,))
+        assert sh.vertex_dims[v].tolist() == (b + [0, 0, 0])[:3]
+    for i, e in enumerate(cx.simplices()[1]):
+        b = local_betti(simplices, e)
+        assert sh.edge_dims[i].tolist() == (b + [0, 0, 0])[:3]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_laplacian_is_unitarily_equivalent_to_reference(name, weighted):
+    cx = CASES[name]
+    w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(1)) if weighted else None
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w, dtype=torch.float64)
+    lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes).to_dense()
+    assert torch.equal(lap, lap.T)
+    ev = torch.linalg.eigvalsh(lap).numpy()
+    assert ev.min() > -1e-12
+    ref = np.linalg.eigvalsh(reference_laplacian(cx))
+    padding = cx.num_nodes * sh.stalk_width - int(sh.vertex_mask.sum())
+    assert len(ref) == len(ev) - padding
+    np.testing.assert_allclose(np.sort(ev)[padding:], np.sort(ref), atol=1e-12)
+
+
+def kernel_dim(cx, sh):
+    lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes).to_dense()
+    ev = torch.linalg.eigvalsh(lap)
+    padding = cx.num_nodes * sh.stalk_width - int(sh.vertex_mask.sum())
+    return int((ev.abs() < 1e-10).sum()) - padding
+
+
+@pytest.mark.parametrize("name,sections", [
+    ("octahedron", 1), ("torus", 1), ("rp2", 0), ("disk", 0), ("bowtie", 1), ("pinched", 3),
+    ("book", 0), ("graph", 3)])
+def test_kernel_dimension_is_number_of_global_sections(name, sections):
+    # closed orientable surface: the fundamental class; RP^2: none; pinched spheres: one per sphere
+    # plus, at a pinch vertex, the H_1 class (link components) that every edge stalk kills (bowtie too).
+    # graph: sections are 1-cycles (E - V + c = 5 - 7 + 3 = 1) plus one per isolated vertex (2).
+    cx = CASES[name]
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
+    assert kernel_dim(cx, sh) == sections
+
+
+def test_graph_sections_are_cycles():
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        a = np.triu(rng.random((12, 12)) < 0.3, 1)
+        ei = torch.from_numpy(np.array(np.nonzero(a)))
+        cx = clique_complex(ei, 12, max_dim=1)
+        sh = local_homology_sheaf(cx.edges, cx.triangles, 12, dtype=torch.float64)
+        import networkx as nx
+        g = nx.Graph()
+        g.add_nodes_from(range(12))
+        g.add_edges_from(cx.edges.tolist())
+        isolated = sum(1 for v in g if g.degree(v) == 0)
+        cycles = g.number_of_edges() - 12 + nx.number_connected_components(g)
+        assert kernel_dim(cx, sh) == cycles + isolated
+        assert sh.vertex_dims[:, 1].tolist() == [max(g.degree(v) - 1, 0) for v in range(12)]
+
+
+def test_coboundary_and_normalised_laplacian():
+    cx = CASES["random"]
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, stalk_width=3, dtype=torch.float64)
+    x = torch.randn(cx.num_nodes, 3, dtype=torch.float64)
+    dx = coboundary(x, cx.edges, sh.restriction)
+    lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes)
+    assert torch.allclose((dx ** 2).sum(), x.reshape(-1) @ (lap @ x.reshape(-1)))
+    diag = laplacian_diagonal(cx.edges, sh.restriction, cx.num_nodes).reshape(-1)
+    assert torch.allclose(diag, lap.to_dense().diagonal())
+    norm = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes, normalized=True).to_dense()
+    assert torch.allclose(norm, norm.T)
+    nz = diag > 0
+    assert torch.allclose(norm.diagonal()[nz], torch.ones(int(nz.sum()), dtype=torch.float64))
+    ev = torch.linalg.eigvalsh(norm)
+    assert ev.min() > -1e-12
+
+
+def test_truncation_keeps_the_leading_block():
+    cx = CASES["random"]
+    full = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
+    cut = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, stalk_width=2, dtype=torch.float64)
+    assert torch.equal(full.vertex_dims, cut.vertex_dims)
+    assert torch.allclose(full.restriction[..., :2, :2], cut.restriction)
+
+
+def permuted(cx, perm):
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(len(perm))
+    ei = inv[cx.edges.T]
+    tri = [tuple(inv[t].tolist()) for t in cx.triangles]
+    new = complex_from_simplices([tuple(e) for e in ei.T.tolist()] + tri, cx.num_nodes)
+    return new, inv
+
+
+@pytest.mark.parametrize("name", ["random", "torus", "pinched", "book"])
+def test_persistent_basis_is_canonical_under_relabelling(name):
+    # with distinct weights the Laplacian is label-independent up to the sign of each basis vector
+    cx = CASES[name]
+    w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w, dtype=torch.float64)
+    lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes).to_dense()
+    perm = torch.randperm(cx.num_nodes, generator=torch.Generator().manual_seed(4))
+    new, inv = permuted(cx, perm)
+    key = {tuple(sorted(inv[e].tolist())): i for i, e in enumerate(cx.edges)}
+    w_new = w[torch.tensor([key[tuple(e)] for e in new.edges.tolist()])]
+    sh2 = local_homology_sheaf(new.edges, new.triangles, new.num_nodes, edge_weight=w_new, dtype=torch.float64)
+    lap2 = sheaf_laplacian(new.edges, sh2.restriction, new.num_nodes).to_dense()
+    d = sh.stalk_width
+    idx = (perm[:, None] * d + torch.arange(d)).reshape(-1)       # new vertex i is old perm[i]
+    moved = lap[idx][:, idx]
+    assert torch.allclose(moved.abs(), lap2.abs(), atol=1e-12)
+    assert torch.allclose(torch.linalg.eigvalsh(moved), torch.linalg.eigvalsh(lap2), atol=1e-12)
+    # the sign gauge: one sign per basis vector, read off a spanning set of nonzero entries
+    sign = torch.zeros(moved.size(0), dtype=moved.dtype)
+    for i in range(moved.size(0)):
+        if sign[i] == 0:
+            sign[i] = 1
+            stack = [i]
+            while stack:
+                a = stack.pop()
+                for b in torch.nonzero(moved[a].abs() > 1e-12).flatten().tolist():
+                    if sign[b] == 0:
+                        sign[b] = sign[a] * torch.sign(moved[a, b] * lap2[a, b])
+                        stack.append(b)
+    assert torch.allclose(sign[:, None] * moved * sign[None, :], lap2, atol=1e-12)
+
+
+def test_persistent_sheaf_gradients_match_finite_differences():
+    cx = CASES["random"]
+    w0 = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w0, stalk_width=3,
+                              dtype=torch.float64)
+    probe = torch.randn(cx.num_nodes * 3, cx.num_nodes * 3, generator=torch.Generator().manual_seed(6),
+                        dtype=torch.float64)
+
+    def f(w, scale):
+        # the combinatorial part is rebuilt from the weights every call, as in the layers
+        s = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w.detach(),
+                                 stalk_width=3, dtype=torch.float64)
+        r = persistent_restriction(s, cx.edges, w, scale, temperature=0.1)
+        return (sheaf_laplacian(cx.edges, r, cx.num_nodes).to_dense() * probe).sum()
+
+    assert torch.equal(sh.restriction, local_homology_sheaf(
+        cx.edges, cx.triangles, cx.num_nodes, edge_weight=w0, stalk_width=3, dtype=torch.float64).restriction)
+    torch.autograd.gradcheck(f, (w0.clone().requires_grad_(), torch.tensor(0.5, dtype=torch.float64,
+                                                                        requires_grad=True)),
+                             eps=1e-7, atol=1e-6)
+    w = w0.clone().requires_grad_()
+    f(w, 0.5).backward()
+    assert w.grad.abs().sum() > 0
+
+
+def test_bad_input_is_rejected():
+    cx = CASES["random"]
+    with pytest.raises(ValueError, match="edge_weight must have shape"):
+        local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=torch.ones(3))
+    with pytest.raises(ValueError, match="NaN"):
+        local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes,
+                             edge_weight=torch.full((cx.edges.size(0),), float("nan")))
+    with pytest.raises(ValueError, match="sorted vertex pairs"):
+        local_homology_sheaf(torch.tensor([[1, 0]]), torch.zeros(0, 3, dtype=torch.long), 2)
+    with pytest.raises(ValueError, match="unique"):
+        local_homology_sheaf(torch.tensor([[0, 1], [0, 1]]), torch.zeros(0, 3, dtype=torch.long), 2)
+    with pytest.raises(ValueError, match="all their edges"):
+        local_homology_sheaf(torch.tensor([[0, 1], [0, 2]]), torch.tensor([[0, 1, 2]]), 3)
+    with pytest.raises(ValueError, match="stalk_width"):
+        local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, stalk_width=0)
+    with pytest.raises(TypeError, match="integer"):
+        local_homology_sheaf(torch.tensor([[0.0, 1.0]]), torch.zeros(0, 3, dtype=torch.long), 2)
+
+
+def test_empty_complex_and_isolated_vertices():
+    sh = local_homology_sheaf(torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, 3, dtype=torch.long), 3)
+    assert sh.vertex_dims.tolist() == [[1, 0, 0]] * 3
+    assert sh.restriction.shape == (0, 2, 1, 1)
+    sh = local_homology_sheaf(torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, 3, dtype=torch.long), 0)
+    assert sh.vertex_dims.shape == (0, 3)
