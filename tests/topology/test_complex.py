@@ -1,11 +1,16 @@
 """Simplicial complexes: builders, validation, PyG batching."""
 import networkx as nx
-import numpy as np
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from topoequi.topology import SimplicialComplex, clean_edges, clique_complex, complex_from_simplices, rips_complex
+from topoequi.topology import (
+    SimplicialComplex,
+    clean_edges,
+    clique_complex,
+    complex_from_simplices,
+    rips_complex,
+)
 
 
 def test_clique_complex_matches_networkx_triangles():

@@ -2,7 +2,13 @@
 import numpy as np
 import pytest
 
-from topoequi.topology import exact_rank, harmonic_basis, local_betti, relative_boundaries, restriction_map
+from topoequi.topology import (
+    exact_rank,
+    harmonic_basis,
+    local_betti,
+    relative_boundaries,
+    restriction_map,
+)
 
 OCTAHEDRON = [(a, b, c) for a in (0, 1) for b in (2, 3) for c in (4, 5)]          # a 2-sphere
 TORUS = [tuple(sorted((i, (i + j) % 7, (i + 3) % 7))) for i in range(7) for j in (1, 2)]  # 7-vertex torus

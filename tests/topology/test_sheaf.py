@@ -3,9 +3,18 @@ import numpy as np
 import pytest
 import torch
 
-from topoequi.topology import (clique_complex, coboundary, complex_from_simplices, harmonic_basis,
-                               laplacian_diagonal, local_betti, local_homology_sheaf,
-                               persistent_restriction, restriction_map, sheaf_laplacian)
+from topoequi.topology import (
+    clique_complex,
+    coboundary,
+    complex_from_simplices,
+    harmonic_basis,
+    laplacian_diagonal,
+    local_betti,
+    local_homology_sheaf,
+    persistent_restriction,
+    restriction_map,
+    sheaf_laplacian,
+)
 
 from .test_local_homology import BOOK, BOWTIE, HEXAGON_DISK, OCTAHEDRON, PINCHED, RP2, TORUS
 

@@ -17,7 +17,8 @@ the stalks of vertices and edges have closed forms (see
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch

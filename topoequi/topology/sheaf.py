@@ -232,7 +232,6 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
         o = np.lexsort((t_rank[inc_t], inc_e))
         inc_t, inc_e, inc_s = inc_t[o], inc_e[o], inc_s[o]
         e_start = np.concatenate([[0], np.cumsum(t_edge)[:-1]])
-        inc_pos = np.arange(len(inc_e)) - e_start[inc_e]          # position of the triangle at e
         e_birth_cols = np.minimum(e_start[:, None] + cols[None, :], len(inc_t) - 1)
         e_valid = (cols[None, :] <= edge_dims[:, 2:3])
         e_birth[e_valid] = tri_birth[inc_t[e_birth_cols]][e_valid]
