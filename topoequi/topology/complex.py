@@ -185,8 +185,8 @@ def rips_complex(pos: Tensor | np.ndarray, radius: float, max_dim: int = 2,
     """The Vietoris-Rips complex of a point cloud at scale ``radius`` (gudhi), up to ``max_dim``.
 
     An edge joins two points at distance ``<= radius``; a triangle is added
-    when its three edges are. Stores the edge lengths as ``edge_weight``
-    (``[E]``), the natural filtration for the persistent sheaf.
+    when its three edges are. Stores ``pos`` and the edge lengths as
+    ``edge_weight`` (``[E]``), the natural filtration for the persistent sheaf.
     """
     import gudhi
 
@@ -207,4 +207,5 @@ def rips_complex(pos: Tensor | np.ndarray, radius: float, max_dim: int = 2,
     e = np.array(edges, dtype=np.int64).reshape(-1, 2)
     t = np.array(tris, dtype=np.int64).reshape(-1, 3)
     weight = torch.from_numpy(np.linalg.norm(p[e[:, 0]] - p[e[:, 1]], axis=1)) if len(e) else torch.zeros(0)
-    return _build(e, t, n, edge_weight=weight.to(torch.get_default_dtype()), **extra)
+    pos_t = pos if isinstance(pos, Tensor) else torch.as_tensor(p, dtype=torch.get_default_dtype())
+    return _build(e, t, n, pos=pos_t, edge_weight=weight.to(torch.get_default_dtype()), **extra)
