@@ -12,10 +12,14 @@ import os
 import platform
 import sys
 
-TRAIN_TASKS: dict[str, str] = {}
+TRAIN_TASKS: dict[str, str] = {
+    "qm9": "topoequi.train.qm9",
+}
 """``topoequi train <task>``: task name -> module with ``add_arguments`` and ``run``."""
 
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "evaluate": "topoequi.train.evaluate",
+}
 """Other sub-commands (``evaluate``, ``reduce``, ...): name -> module with ``add_arguments`` and ``run``."""
 
 

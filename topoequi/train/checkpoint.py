@@ -69,12 +69,22 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def rng_state() -> dict:
-    """The state of every random generator, for exact resume."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The state of every random generator, for exact resume.
+
+    Only tensors, ints, strings, floats, tuples and ``None``: it survives
+    :func:`atomic_save` and :func:`load_checkpoint` (``weights_only=True``).
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"python": random.getstate(),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                      float(cached)),
+            "torch": torch.get_rng_state()}
 
 
 def set_rng_state(state: dict) -> None:
     """Restore what :func:`rng_state` returned."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else np.asarray(keys)
+    np.random.set_state((kind, keys.astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])

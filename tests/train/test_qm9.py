@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+
+from topoequi.cli import build_parser, main
+from topoequi.train import qm9
+from topoequi.train.checkpoint import load_checkpoint
+
+TINY = ["--hp", "hidden_channels=16", "--hp", "num_filters=16", "--hp", "num_interactions=1",
+        "--hp", "num_gaussians=10"]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    from topoequi.datasets import QM9
+
+    path = str(tmp_path_factory.mktemp("qm9"))
+    QM9(path, source="sample", progress=False)
+    return path
+
+
+def parse(root, out, *extra):
+    args = build_parser().parse_args(
+        ["train", "qm9", "--target", "homo", "--model", "schnet", "--subset", "80",
+         "--batch-size", "16", "--epochs", "3", "--source", "sample", "--root", root,
+         "--out", str(out), "--no-progress", *TINY, *extra])
+    qm9.check_args(args)
+    return args
+
+
+class Interrupt(Exception):
+    pass
+
+
+def stop_after_first_epoch(trainer, row):
+    if row["epoch"] == 1:
+        raise Interrupt
+
+
+def test_resume_after_interruption_is_exact(root, tmp_path):
+    straight = qm9.train(parse(root, tmp_path / "a"))
+    with pytest.raises(Interrupt):
+        qm9.train(parse(root, tmp_path / "b"), callbacks=(stop_after_first_epoch,))
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 1
+    resumed = qm9.train(parse(root, tmp_path / "b", "--resume"))
+    a = json.loads((tmp_path / "a" / "results.json").read_text())["history"]
+    b = json.loads((tmp_path / "b" / "results.json").read_text())["history"]
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    assert [r["valid_mae"] for r in a] == [r["valid_mae"] for r in b]
+    assert a[0]["train_loss"] > a[-1]["train_loss"]  # it learns
+    assert resumed["test_mae"] == straight["test_mae"]
+    wa = load_checkpoint(tmp_path / "a" / "last.pt")["model"]
+    wb = load_checkpoint(tmp_path / "b" / "last.pt")["model"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    log = (tmp_path / "b" / "log.csv").read_text().splitlines()
+    assert log[0].startswith("epoch,lr,train_loss,valid_mae") and len(log) == 4
+    assert (tmp_path / "b" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+    # evaluate reproduces the test MAE of best.pt exactly
+    from topoequi.train.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(str(tmp_path / "a" / "best.pt"), root=root, source="sample")
+    assert result["mae"] == straight["test_mae"] and result["unit"] == "meV"
+    assert result["size"] == straight["test_size"] == 7  # 80 - 67 train - 6 valid
+
+
+def test_checkpoint_of_another_model_or_config_is_refused(root, tmp_path, capsys):
+    with pytest.raises(Interrupt):
+        qm9.train(parse(root, tmp_path), callbacks=(stop_after_first_epoch,))
+    argv = ["train", "qm9", "--target", "homo", "--subset", "80", "--batch-size", "16",
+            "--epochs", "3", "--source", "sample", "--root", root, "--out", str(tmp_path),
+            "--no-progress", "--resume"]
+    assert main(argv + ["--model", "dimenet++"]) == 2
+    assert "model: checkpoint='schnet' vs requested='dimenet++'" in capsys.readouterr().err
+    assert main(argv + ["--model", "schnet", "--target", "lumo", *TINY]) == 2
+    assert "target: checkpoint='homo' vs requested='lumo'" in capsys.readouterr().err
+    assert main(argv[:-1] + ["--model", "schnet", *TINY]) == 2  # a run is there: no overwrite
+    assert "already holds a run" in capsys.readouterr().err
+    ckpt = str(tmp_path / "last.pt")
+    assert main(["evaluate", ckpt, "--model", "dimenet++", "--root", root]) == 2
+    assert "model: checkpoint='schnet' vs requested='dimenet++'" in capsys.readouterr().err
+
+
+def test_bad_arguments_name_what_is_valid(root, tmp_path, capsys):
+    assert main(["train", "qm9", "--target", "homoo", "--root", root, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown QM9 target 'homoo'" in err and "valid targets: mu, alpha, homo" in err
+    assert main(["train", "qm9", "--model", "painn", "--root", root, "--out", str(tmp_path)]) == 2
+    assert "unknown model 'painn'; available: schnet, dimenet++" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown hyper-parameters"):
+        qm9.build(parse(root, tmp_path, "--hp", "width=3"), None)
+
+
+def test_objectives_standardize_and_report_mev():
+    stats = qm9.TargetStats("homo", 2, mean=-6.5, std=0.5, unit="meV")
+    loss_fn, metrics_fn = qm9.objectives(stats)
+    batch = type("B", (), {"y": torch.zeros(2, 19)})()
+    batch.y[:, 2] = torch.tensor([-6.0, -7.0])
+    out = torch.tensor([1.0, -1.0])  # standardized predictions of exactly -6.0 and -7.0
+    assert loss_fn(out, batch).tolist() == [0.0, 0.0]
+    assert metrics_fn(torch.tensor([1.2, -1.0]), batch)["mae"].tolist() == pytest.approx([100.0, 0.0])
+    assert qm9.natural_unit("alpha") == ("a0^3", 1.0) and qm9.default_model() == "schnet"
