@@ -1,0 +1,166 @@
+"""Equivariance tests for PyG-style callables.
+
+The caller declares, for every input and output, how a group element acts on
+it: a :class:`~topoequi.symmetry.Rep` (features ``[..., rep.dim]`` map to
+``x rho(g)^T``), ``"pos"`` (positions ``[..., d]`` are rotated *and*
+translated), or ``None`` (invariant: edge indices, batch vectors, scalars).
+The tester draws random group elements (reflections included when the group
+has them), runs everything in float64, and compares ``f(g . x)`` with
+``g . f(x)``.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Union
+
+import torch
+from torch import Tensor
+
+from topoequi.symmetry import Group, Rep
+
+Action = Union[Rep, str, None]
+POSITIONS = "pos"
+DEFAULT_ATOL = 1e-9
+
+
+def _as_list(obj, what: str) -> tuple[list, list | None]:
+    if isinstance(obj, Mapping):
+        return list(obj.values()), list(obj.keys())
+    if isinstance(obj, (list, tuple)):
+        return list(obj), None
+    raise TypeError(f"{what} must be a sequence or a mapping, got {type(obj).__name__}")
+
+
+def _infer_group(actions: Sequence[Action], group: Group | None) -> Group:
+    groups = {a.group for a in actions if isinstance(a, Rep)}
+    if group is not None:
+        groups.add(group)
+    if len(groups) > 1:
+        raise ValueError(f"assert_equivariant: representations of different groups: {sorted(map(str, groups))}")
+    if not groups:
+        raise ValueError("assert_equivariant: pass group= when no input or output carries a Rep")
+    return groups.pop()
+
+
+def _check(value: Any, action: Action, group: Group, where: str) -> None:
+    if action is None:
+        return
+    if isinstance(action, str) and action != POSITIONS:
+        raise ValueError(f"assert_equivariant: {where} is declared {action!r}; use a Rep, 'pos' or None")
+    if not isinstance(value, Tensor) or not value.is_floating_point():
+        raise TypeError(f"assert_equivariant: {where} is declared {action!r} but is not a floating "
+                        f"tensor ({type(value).__name__})")
+    width = group.d if action == POSITIONS else action.dim
+    if value.dim() == 0 or value.shape[-1] != width:
+        raise ValueError(f"assert_equivariant: {where} is declared {action!r}, so its last dimension must "
+                         f"be {width}; got shape {list(value.shape)}")
+
+
+def _act(value: Any, action: Action, g: Tensor, shift: Tensor, matrices: dict) -> Any:
+    if action is None:
+        return value
+    if action == POSITIONS:
+        return value @ g.T + shift
+    if action not in matrices:
+        matrices[action] = action.matrices(g[None])[0]
+    return value @ matrices[action].T
+
+
+def _to_double(value: Any) -> Any:
+    return value.double() if isinstance(value, Tensor) and value.is_floating_point() else value
+
+
+def equivariance_error(func: Callable, args_in: Sequence | Mapping, reps_in: Sequence | Mapping,
+                       reps_out: Action | Sequence[Action], group: Group | None = None,
+                       n_elements: int = 6, translate: bool = True, seed: int = 0,
+                       elements: Tensor | None = None) -> list[float]:
+    """Maximum of ``|f(g . x) - g . f(x)|`` over group elements, one number per output.
+
+    Args:
+        func: the callable (a ``torch.nn.Module`` is deep-copied to float64).
+        args_in: positional inputs, or a mapping of keyword inputs.
+        reps_in: the action on each input (same length / keys as ``args_in``):
+            a ``Rep``, ``"pos"`` or ``None``.
+        reps_out: the action on the output, or a sequence for a tuple output.
+        group: the group; inferred from the ``Rep`` declarations when omitted.
+        n_elements: number of random group elements (half of them improper
+            when the group has reflections).
+        translate: also translate the ``"pos"`` inputs (and outputs).
+        seed: seed of the random elements and translations.
+        elements: explicit ``[B, d, d]`` elements to test instead.
+    """
+    values, keys = _as_list(args_in, "args_in")
+    actions, action_keys = _as_list(reps_in, "reps_in")
+    if len(values) != len(actions) or (keys is not None and keys != action_keys):
+        raise ValueError(f"assert_equivariant: {len(values)} inputs but {len(actions)} declarations in reps_in")
+    single = not isinstance(reps_out, (list, tuple))
+    out_actions = [reps_out] if single else list(reps_out)
+    group = _infer_group(actions + out_actions, group)
+    names = keys or [f"input {i}" for i in range(len(values))]
+    for value, action, name in zip(values, actions, names):
+        _check(value, action, group, name)
+
+    if isinstance(func, torch.nn.Module):
+        func = copy.deepcopy(func).double()
+    values = [_to_double(v) for v in values]
+
+    def call(vals):
+        out = func(**dict(zip(keys, vals))) if keys is not None else func(*vals)
+        outs = [out] if single else list(out)
+        if len(outs) != len(out_actions):
+            raise ValueError(f"assert_equivariant: the function returned {len(outs)} outputs but reps_out "
+                             f"declares {len(out_actions)}")
+        return [_to_double(o) for o in outs]
+
+    reference = call(values)
+    for i, (out, action) in enumerate(zip(reference, out_actions)):
+        _check(out, action, group, f"output {i}")
+
+    gen = torch.Generator().manual_seed(seed)
+    if elements is None:
+        elements = group.sample(n_elements, generator=gen)
+        if group.has_reflections:  # make sure reflections are tested
+            proper = torch.linalg.det(elements) > 0
+            flip = proper & (torch.arange(n_elements) >= n_elements // 2)
+            elements = torch.where(flip[:, None, None], elements @ group.reflection(), elements)
+    elements = group.check_elements(elements.to(torch.float64))
+    errors = [0.0] * len(reference)
+    for g in elements:
+        shift = torch.randn(group.d, generator=gen, dtype=torch.float64) if translate else torch.zeros(group.d)
+        shift = shift.double()
+        mats: dict = {}
+        moved = call([_act(v, a, g, shift, mats) for v, a in zip(values, actions)])
+        for i, (out, new, action) in enumerate(zip(reference, moved, out_actions)):
+            expected = _act(out, action, g, shift, mats)
+            if isinstance(expected, Tensor):
+                err = (new - expected).abs().max().item() if expected.numel() else 0.0
+            else:
+                err = 0.0 if new == expected else float("inf")
+            errors[i] = max(errors[i], err)
+    return errors
+
+
+def assert_equivariant(func: Callable, args_in: Sequence | Mapping, reps_in: Sequence | Mapping,
+                       reps_out: Action | Sequence[Action], group: Group | None = None,
+                       atol: float = DEFAULT_ATOL, verbose: bool = False, **kwargs) -> list[float]:
+    """Assert ``f(g . x) = g . f(x)`` in float64 for random group elements; return the errors.
+
+    Same arguments as :func:`equivariance_error`, plus ``atol`` (absolute
+    tolerance on every output, default 1e-9) and ``verbose`` (print the
+    errors). Raises ``AssertionError`` naming the outputs that fail.
+
+    Example::
+
+        >>> G = SO3()
+        >>> assert_equivariant(lambda p: p.norm(dim=-1, keepdim=True) * p, [torch.randn(5, 3)],
+        ...                    [G.standard_rep], G.standard_rep, translate=False)
+    """
+    errors = equivariance_error(func, args_in, reps_in, reps_out, group=group, **kwargs)
+    if verbose:
+        for i, e in enumerate(errors):
+            print(f"equivariance error of output {i}: {e:.3e}")
+    bad = [f"output {i}: {e:.3e}" for i, e in enumerate(errors) if not e <= atol]
+    if bad:
+        raise AssertionError(f"not equivariant (tolerance {atol:.1e}): " + ", ".join(bad))
+    return errors
