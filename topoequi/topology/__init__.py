@@ -19,6 +19,7 @@ from topoequi.topology.local_homology import (
 from topoequi.topology.sheaf import (
                                        LocalHomologySheaf,
                                        local_homology_sheaf,
+                                       persistent_local_homology_restriction,
                                        persistent_restriction,
                                        soft_presence,
 )
@@ -36,6 +37,7 @@ __all__ = [
                                        "local_betti",
                                        "local_homology_sheaf",
                                        "open_star",
+    "persistent_local_homology_restriction",
                                        "persistent_restriction",
                                        "relative_boundaries",
                                        "restriction_map",

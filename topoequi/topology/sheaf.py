@@ -40,7 +40,12 @@ representatives:
 
 Without weights all weights tie and the order falls back to edge indices, so
 the basis (not the stalk, nor the Laplacian's spectrum) depends on vertex
-labels. With pairwise distinct weights the basis is canonical up to sign.
+labels. With pairwise distinct weights the basis is canonical: signs are
+fixed in the cone orientation (edges at :math:`v` point away from :math:`v`;
+a link cycle runs along its closing link edge from the older end to the
+younger), so relabelling the vertices leaves every vertex block of the
+Laplacian unchanged (edge stalks enter only through
+:math:`F^\top F` and their signs cancel).
 
 Truncation. Layers keep a fixed width ``d``: a stalk keeps its first ``d``
 basis vectors (the oldest classes, i.e. the longest bars, in the layout
@@ -258,7 +263,8 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
                 ordr = np.argsort(t_rank[tris], kind="stable")
                 tris, xs, ys = tris[ordr], vt_x[sel][ordr], vt_y[sel][ordr]
                 offset = h0[v] + h1[v]
-                cycles, births = _link_cycles(xs, ys, min(h2[v], d - offset))
+                cycles, births = _link_cycles(xs, ys, erank[h_edge[xs]], erank[h_edge[ys]],
+                                               min(h2[v], d - offset))
                 if not cycles:
                     continue
                 z = np.stack(cycles, 1)
@@ -281,15 +287,19 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
         vertex_birth=torch.from_numpy(v_birth), edge_birth=torch.from_numpy(e_birth))
 
 
-def _link_cycles(xs: np.ndarray, ys: np.ndarray, limit: int) -> tuple[list[np.ndarray], list[int]]:
+def _link_cycles(xs: np.ndarray, ys: np.ndarray, x_age: np.ndarray, y_age: np.ndarray,
+                 limit: int) -> tuple[list[np.ndarray], list[int]]:
     """Fundamental cycles of a link graph, edges given in filtration order.
 
     Link edge ``j`` joins half-edges ``xs[j] -> ys[j]`` with relative boundary
-    ``c_y - c_x``. An edge that joins two vertices already connected in the
-    Kruskal forest closes the cycle ``z_j = 1`` plus ``-eps`` on the forest path
-    from ``x`` to ``y`` (``eps = +1`` when a path edge is walked ``x -> y``).
-    Returns at most ``limit`` cycles (vectors over the link edges) and the
-    indices of the edges that closed them.
+    ``c_y - c_x`` (cone orientation). An edge that joins two vertices already
+    connected in the Kruskal forest closes the cycle ``z_j = 1`` plus ``-eps``
+    on the forest path from ``x`` to ``y`` (``eps = +1`` when a path edge is
+    walked ``x -> y``). Its sign is then fixed intrinsically (independent of
+    vertex labels): the closing edge runs from its older end to its younger
+    one (``x_age``, ``y_age``: filtration ranks of the ends). Returns at most
+    ``limit`` cycles (vectors over the link edges) and the indices of the
+    edges that closed them.
     """
     parent: dict[int, int] = {}
 
@@ -334,7 +344,7 @@ def _link_cycles(xs: np.ndarray, ys: np.ndarray, limit: int) -> tuple[list[np.nd
             a, edge, eps = prev[node]
             z[edge] = -eps
             node = a
-        cycles.append(z)
+        cycles.append(z if x_age[j] < y_age[j] else -z)
     return cycles, closing
 
 
@@ -381,3 +391,25 @@ def persistent_restriction(sheaf: LocalHomologySheaf, edges: Tensor, edge_weight
     a_e = soft_presence(sheaf.edge_birth, sheaf.edge_mask, edge_weight, scale, temperature)
     r = sheaf.restriction.to(edge_weight.dtype)
     return a_e[:, None, :, None] * r * a_v[edges].unsqueeze(-2)
+
+
+def persistent_local_homology_restriction(x: Tensor, edges: Tensor, triangles: Tensor, stalk_width: int,
+                                          scale: Tensor | float, temperature: float) -> Tensor:
+    r"""The persistent local homology sheaf of the complex weighted by distances between node embeddings.
+
+    :math:`w_{uv} = \|x_u - x_v\| / \overline{\|x_u - x_v\|}` (mean-normalised, so
+    ``scale`` is in units of the mean edge length); the basis order comes
+    from :func:`local_homology_sheaf` on the detached weights, the soft
+    presence of every class from :func:`persistent_restriction`, so the
+    returned ``[E, 2, d, d]`` maps are differentiable in ``x`` and ``scale``.
+    """
+    num_nodes = x.size(0)
+    flat = x.reshape(num_nodes, -1)
+    w = (flat[edges[:, 0]] - flat[edges[:, 1]]).pow(2).sum(-1).add(1e-12).sqrt()
+    w = w / w.mean().clamp(min=1e-12) if w.numel() else w
+    sheaf = local_homology_sheaf(edges, triangles, num_nodes, edge_weight=w.detach(),
+                                 stalk_width=stalk_width, dtype=x.dtype)
+    sheaf.restriction = sheaf.restriction.to(x.device)
+    for name in ("vertex_mask", "edge_mask", "vertex_birth", "edge_birth"):
+        setattr(sheaf, name, getattr(sheaf, name).to(x.device))
+    return persistent_restriction(sheaf, edges, w, scale, temperature)

@@ -1,0 +1,129 @@
+"""LocalHomologySheafConv (and the NSD control built on it): the update rule, permutation equivariance,
+persistent-sheaf gradients."""
+import networkx as nx
+import pytest
+import torch
+
+from topoequi.nn.conv import LocalHomologySheafConv, NeuralSheafDiffusionConv
+from topoequi.topology import clique_complex, complex_from_simplices, sheaf_laplacian
+from topoequi.transforms import LocalHomologySheaf
+
+
+def complex_with_sheaf(n=18, p=0.3, seed=0, d=3):
+    g = nx.gnp_random_graph(n, p, seed=seed)
+    cx = clique_complex(torch.tensor(list(g.edges())).T, n)
+    return LocalHomologySheaf(stalk_width=d)(cx)
+
+
+def relabel(cx, perm):
+    """The complex with new vertex i = old perm[i]; restriction blocks follow their edges and ends."""
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(len(perm))
+    new = complex_from_simplices([tuple(inv[e].tolist()) for e in cx.edges] +
+                                 [tuple(inv[t].tolist()) for t in cx.triangles], cx.num_nodes)
+    old = {tuple(sorted(inv[e].tolist())): i for i, e in enumerate(cx.edges)}
+    idx = torch.tensor([old[tuple(e)] for e in new.edges.tolist()], dtype=torch.long)
+    flipped = inv[cx.edges[idx, 0]] != new.edges[:, 0]          # the old u is now the larger end
+    res = cx.restriction[idx].clone()
+    res[flipped] = res[flipped].flip(1)
+    new.restriction = res
+    return new
+
+
+def test_update_rule_is_x_minus_laplacian():
+    torch.manual_seed(0)
+    cx = complex_with_sheaf()
+    conv = LocalHomologySheafConv(4, 3, normalize=False, act=None).double()
+    with torch.no_grad():
+        conv.left.copy_(torch.randn(3, 3))
+        conv.right.copy_(torch.randn(4, 4))
+    x = torch.randn(cx.num_nodes, 3, 4, dtype=torch.float64)
+    lap = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes).to_dense()
+    y = (conv.left @ x @ conv.right).reshape(-1, 4)
+    expected = x - (lap @ y).reshape_as(x)
+    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), expected, atol=1e-12)
+    # normalised: D^{-1/2} L D^{-1/2}
+    conv.normalize = True
+    norm = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes, normalized=True).to_dense()
+    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (norm @ y).reshape_as(x), atol=1e-12)
+
+
+def test_padding_coordinates_pass_through():
+    cx = complex_with_sheaf(d=4)
+    conv = LocalHomologySheafConv(2, 4).double()
+    x = torch.randn(cx.num_nodes, 4, 2, dtype=torch.float64)
+    out = conv(x, cx.edges, cx.restriction.double())
+    unused = ~cx.vertex_mask
+    assert unused.any()
+    assert torch.equal(out[unused], x[unused])
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_permutation_equivariance(persistent):
+    torch.manual_seed(1)
+    cx = complex_with_sheaf(n=16, p=0.35, seed=2)
+    conv = LocalHomologySheafConv(3, 3, persistent=persistent).double()
+    with torch.no_grad():
+        conv.left.add_(0.3 * torch.randn(3, 3))
+    x = torch.randn(cx.num_nodes, 3, 3, dtype=torch.float64)
+    perm = torch.randperm(cx.num_nodes)
+    new = relabel(cx, perm)
+    out = conv(x, cx.edges, cx.restriction.double(), cx.triangles)
+    out_perm = conv(x[perm], new.edges, new.restriction.double(), new.triangles)
+    err = (out[perm] - out_perm).abs().max().item()
+    assert err < 1e-12, err
+
+
+def test_persistent_gradients_match_finite_differences():
+    cx = complex_with_sheaf(n=10, p=0.45, seed=3)
+    conv = LocalHomologySheafConv(2, 3, persistent=True).double()
+    x = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64)
+
+    # gradient w.r.t. the features (through the weights |x_u - x_v| and the maps) and the scale
+    torch.autograd.gradcheck(lambda x: (conv(x, cx.edges, triangles=cx.triangles) * probe).sum(), (x,),
+                             eps=1e-6, atol=1e-5)
+    scale = conv.scale
+    (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().backward()
+    g = scale.grad.item()
+    h = 1e-6
+    with torch.no_grad():
+        scale += h
+        up = (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().item()
+        scale -= 2 * h
+        down = (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().item()
+        scale += h
+    assert abs(g - (up - down) / (2 * h)) < 1e-6 * max(1.0, abs(g))
+
+
+def test_nsd_control_equivariance_and_orthogonal_maps():
+    torch.manual_seed(2)
+    cx = complex_with_sheaf(n=14, p=0.3, seed=4)
+    conv = NeuralSheafDiffusionConv(3, 3).double()
+    x = torch.randn(cx.num_nodes, 3, 3, dtype=torch.float64)
+    maps = conv.sheaf(x, cx.edges, None, None)
+    eye = torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(maps.transpose(-1, -2) @ maps, eye.expand_as(maps), atol=1e-12)
+    perm = torch.randperm(cx.num_nodes)
+    new = relabel(cx, perm)
+    out = conv(x, cx.edges)
+    assert torch.allclose(out[perm], conv(x[perm], new.edges), atol=1e-12)
+    diag = NeuralSheafDiffusionConv(3, 3, maps="diagonal").double()
+    assert torch.allclose(diag(x, cx.edges)[perm], diag(x[perm], new.edges), atol=1e-12)
+
+
+def test_bad_input():
+    cx = complex_with_sheaf()
+    conv = LocalHomologySheafConv(4, 3)
+    with pytest.raises(ValueError, match="LocalHomologySheafConv: x must have shape"):
+        conv(torch.randn(cx.num_nodes, 12), cx.edges, cx.restriction)
+    with pytest.raises(ValueError, match="LocalHomologySheafConv: restriction \\(\\[E, 2, d, d\\]\\) is required"):
+        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges)
+    with pytest.raises(ValueError, match="LocalHomologySheafConv: restriction must have shape"):
+        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges, cx.restriction[:, :, :2, :2])
+    with pytest.raises(ValueError, match="persistent=True needs triangles"):
+        LocalHomologySheafConv(4, 3, persistent=True)(torch.randn(cx.num_nodes, 3, 4), cx.edges)
+    with pytest.raises(ValueError, match="LocalHomologySheafConv: channels"):
+        LocalHomologySheafConv(0, 3)
+    with pytest.raises(ValueError, match="NeuralSheafDiffusionConv: maps"):
+        NeuralSheafDiffusionConv(2, 2, maps="general")

@@ -1,0 +1,90 @@
+"""Sheaf attention over the local homology sheaf."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Parameter
+from torch_geometric.nn.inits import glorot
+from torch_geometric.utils import softmax
+
+from topoequi.nn.conv.local_homology_sheaf_conv import LocalHomologySheafConv, directed_blocks
+
+
+class LocalHomologySheafAttention(LocalHomologySheafConv):
+    r"""Attention on the messages of the local homology sheaf (`"Algebraic Topological Networks via
+    the Persistent Local Homology Sheaf" <https://arxiv.org/abs/2311.10156>`_): the sheaf Laplacian
+    of :class:`LocalHomologySheafConv` with each edge's term weighted by an attention coefficient
+    computed from the sheaf message itself,
+
+    .. math::
+        \mathbf{X} \leftarrow \mathbf{X} - \sigma\left(\Delta^{\alpha}_{\mathcal{F}}
+        (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
+        \qquad
+        (\Delta^{\alpha}_{\mathcal{F}} \mathbf{Y})_v = \sum_{e = \{u, v\}} \alpha_{vu}
+        F_{v \le e}^\top (F_{v \le e} \mathbf{Y}_v - F_{u \le e} \mathbf{Y}_u),
+
+    .. math::
+        \alpha_{vu} = \operatorname{softmax}_{u \in \mathcal{N}(v)} \operatorname{LeakyReLU}\left(
+        \langle \mathbf{a}_1, F_{v \le e}^\top F_{v \le e} \mathbf{Y}_v \rangle
+        + \langle \mathbf{a}_2, F_{v \le e}^\top F_{u \le e} \mathbf{Y}_u \rangle\right)
+
+    (:math:`\mathbf{a}_1, \mathbf{a}_2 \in \mathbb{R}^{d \times C}`): the two
+    terms of the message, both read in the stalk of :math:`v`, so the score
+    does not depend on the sign of the edge stalk's basis (which vertex
+    labels fix) and the persistent layer is exactly permutation equivariant.
+    The coefficients of a vertex sum to one, which replaces the degree
+    normalisation. ``persistent=True`` learns the sheaf from the features as
+    in :class:`LocalHomologySheafConv`.
+
+    Args:
+        channels (int): :math:`C`.
+        stalk_width (int): :math:`d`.
+        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
+        negative_slope (float, optional): of the LeakyReLU. (default: :obj:`0.2`)
+        dropout (float, optional): dropout on the coefficients. (default: :obj:`0.0`)
+        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
+        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
+
+    Shapes:
+        - **input:** as :class:`LocalHomologySheafConv`
+        - **output:** :math:`(|V|, d, C)`
+    """
+
+    def __init__(self, channels: int, stalk_width: int, persistent: bool = False,
+                 negative_slope: float = 0.2, dropout: float = 0.0, act: str | None = "elu",
+                 temperature: float = 0.5, **kwargs) -> None:
+        self.negative_slope, self.dropout = negative_slope, dropout
+        super().__init__(channels, stalk_width, persistent=persistent, normalize=False, act=act,
+                         temperature=temperature, **kwargs)
+        self.att = Parameter(torch.empty(2, stalk_width, channels))
+        glorot(self.att)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if hasattr(self, "att"):
+            glorot(self.att)
+
+    def forward(self, x: Tensor, edges: Tensor, restriction: Tensor | None = None,
+                triangles: Tensor | None = None) -> Tensor:
+        self.check_input(x, edges)
+        res = self.sheaf(x, edges, restriction, triangles)
+        y = self.left @ x @ self.right
+        edge_index, f_target, f_source = directed_blocks(edges, res)
+        alpha = self.edge_updater(edge_index, x=y, f_target=f_target, f_source=f_source)
+        out = self.propagate(edge_index, x=y, f_target=f_target, f_source=f_source, alpha=alpha,
+                             size=(x.size(0), x.size(0)))
+        return x - self.act(out)
+
+    def edge_update(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor, index: Tensor,
+                    ptr: Tensor | None, size_i: int | None) -> Tensor:
+        f_t = f_target.transpose(-1, -2)
+        score = ((f_t @ f_target @ x_i) * self.att[0]).sum((-1, -2)) + \
+            ((f_t @ f_source @ x_j) * self.att[1]).sum((-1, -2))
+        alpha = softmax(F.leaky_relu(score, self.negative_slope), index, ptr, size_i)
+        return F.dropout(alpha, p=self.dropout, training=self.training)
+
+    def message(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor,
+                alpha: Tensor) -> Tensor:
+        return alpha[:, None, None] * (f_target.transpose(-1, -2) @ (f_target @ x_i - f_source @ x_j))

@@ -1,0 +1,142 @@
+"""Sheaf diffusion over the local homology sheaf."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn import Parameter
+from torch_geometric.nn import MessagePassing
+from torch_geometric.nn.resolver import activation_resolver
+
+from topoequi.topology.laplacian import laplacian_diagonal
+from topoequi.topology.sheaf import persistent_local_homology_restriction
+
+
+def directed_blocks(edges: Tensor, restriction: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``edge_index`` of both directions of every edge and the target / source restriction blocks.
+
+    Direction ``u -> v`` comes first for every edge, then ``v -> u``, as in
+    :class:`~topoequi.topology.SimplicialComplex`'s ``edge_index``.
+    """
+    edge_index = torch.cat([edges.t(), edges.t().flip(0)], dim=1)
+    f_target = torch.cat([restriction[:, 1], restriction[:, 0]])
+    f_source = torch.cat([restriction[:, 0], restriction[:, 1]])
+    return edge_index, f_target, f_source
+
+
+class LocalHomologySheafConv(MessagePassing):
+    r"""Sheaf diffusion on the local homology sheaf, from `"Algebraic Topological Networks via the
+    Persistent Local Homology Sheaf" <https://arxiv.org/abs/2311.10156>`_, with the update of
+    `"Neural Sheaf Diffusion" <https://arxiv.org/abs/2202.04579>`_:
+
+    .. math::
+        \mathbf{X} \leftarrow \mathbf{X} - \sigma\left(\Delta_{\mathcal{F}}
+        (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
+        \qquad
+        (\Delta_{\mathcal{F}} \mathbf{Y})_v = D_v^{-1/2} \sum_{e = \{u, v\}}
+        F_{v \le e}^\top \left(F_{v \le e} D_v^{-1/2} \mathbf{Y}_v
+        - F_{u \le e} D_u^{-1/2} \mathbf{Y}_u\right)
+
+    where :math:`\mathbf{X}_v \in \mathbb{R}^{d \times C}` holds :math:`C`
+    channels in the width-:math:`d` stalk of :math:`v`, :math:`F` are the
+    restriction maps of the local homology sheaf (zero-padded to
+    :math:`d \times d`, :mod:`topoequi.topology.sheaf`) and :math:`D` the
+    diagonal of the sheaf Laplacian. Stalk coordinates beyond a vertex's
+    stalk dimension receive no message and pass through unchanged.
+
+    With ``persistent=True`` the sheaf is recomputed at every call from the
+    features themselves: the complex is weighted by :math:`\|x_u - x_v\|`,
+    its persistent local homology orders the stalk bases, and every class is
+    weighted by :math:`\sigma((\varepsilon - b)/\tau)` (birth :math:`b`,
+    learned scale :math:`\varepsilon`), so the sheaf is differentiable in the
+    features (:func:`~topoequi.topology.persistent_local_homology_restriction`).
+
+    Args:
+        channels (int): :math:`C`, channels per stalk coordinate.
+        stalk_width (int): :math:`d`.
+        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
+        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
+        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
+        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
+
+    Shapes:
+        - **input:** features :math:`(|V|, d, C)`, ``edges`` :math:`(|E|, 2)` sorted,
+          ``restriction`` :math:`(|E|, 2, d, d)` (fixed sheaf) or ``triangles``
+          :math:`(|T|, 3)` (persistent sheaf)
+        - **output:** :math:`(|V|, d, C)`
+    """
+
+    def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
+                 act: str | None = "elu", temperature: float = 0.5, **kwargs) -> None:
+        kwargs.setdefault("aggr", "add")
+        super().__init__(node_dim=0, **kwargs)
+        name = self.__class__.__name__
+        if not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"{name}: channels must be a positive int, got {channels!r}")
+        if not isinstance(stalk_width, int) or stalk_width < 1:
+            raise ValueError(f"{name}: stalk_width must be a positive int, got {stalk_width!r}")
+        if temperature <= 0:
+            raise ValueError(f"{name}: temperature must be positive, got {temperature!r}")
+        self.channels, self.stalk_width = channels, stalk_width
+        self.persistent, self.normalize, self.temperature = persistent, normalize, temperature
+        self.act = activation_resolver(act) if act is not None else torch.nn.Identity()
+        self.left = Parameter(torch.empty(stalk_width, stalk_width))      # W_1
+        self.right = Parameter(torch.empty(channels, channels))           # W_2
+        self.scale = Parameter(torch.empty(())) if persistent else None   # epsilon
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        with torch.no_grad():
+            self.left.copy_(torch.eye(self.stalk_width))
+            self.right.copy_(torch.eye(self.channels))
+            if self.scale is not None:
+                self.scale.fill_(1.0)
+
+    def sheaf(self, x: Tensor, edges: Tensor, restriction: Tensor | None,
+              triangles: Tensor | None) -> Tensor:
+        """The restriction maps used by this call: given, or persistent from ``x``."""
+        name = self.__class__.__name__
+        if self.persistent:
+            if triangles is None:
+                raise ValueError(f"{name}: persistent=True needs triangles ([T, 3])")
+            return persistent_local_homology_restriction(x, edges, triangles, self.stalk_width,
+                                                         self.scale, self.temperature)
+        if restriction is None:
+            raise ValueError(f"{name}: restriction ([E, 2, d, d]) is required unless persistent=True")
+        if restriction.shape[1:] != (2, self.stalk_width, self.stalk_width) or \
+                restriction.size(0) != edges.size(0):
+            raise ValueError(f"{name}: restriction must have shape [{edges.size(0)}, 2, {self.stalk_width}, "
+                             f"{self.stalk_width}], got {list(restriction.shape)}")
+        return restriction.to(x.dtype)
+
+    def check_input(self, x: Tensor, edges: Tensor) -> None:
+        name = self.__class__.__name__
+        if x.dim() != 3 or x.shape[1:] != (self.stalk_width, self.channels):
+            raise ValueError(f"{name}: x must have shape [N, {self.stalk_width}, {self.channels}], "
+                             f"got {list(x.shape)}")
+        if edges.dim() != 2 or edges.size(1) != 2:
+            raise ValueError(f"{name}: edges must have shape [E, 2], got {list(edges.shape)}")
+
+    def forward(self, x: Tensor, edges: Tensor, restriction: Tensor | None = None,
+                triangles: Tensor | None = None) -> Tensor:
+        self.check_input(x, edges)
+        res = self.sheaf(x, edges, restriction, triangles)
+        y = self.left @ x @ self.right
+        if self.normalize:
+            diag = laplacian_diagonal(edges, res, x.size(0))
+            inv_sqrt = torch.where(diag > 0, diag.clamp(min=1e-12).rsqrt(), torch.zeros_like(diag))
+            y = y * inv_sqrt.unsqueeze(-1)
+        edge_index, f_target, f_source = directed_blocks(edges, res)
+        out = self.propagate(edge_index, x=y, f_target=f_target, f_source=f_source,
+                             size=(x.size(0), x.size(0)))
+        if self.normalize:
+            out = out * inv_sqrt.unsqueeze(-1)
+        return x - self.act(out)
+
+    def message(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor) -> Tensor:
+        return f_target.transpose(-1, -2) @ (f_target @ x_i - f_source @ x_j)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.channels}, stalk_width={self.stalk_width}, "
+                f"persistent={self.persistent})")
