@@ -49,3 +49,11 @@ def group_from_name(name: str) -> Group:
     if m and int(m.group(2)) >= 1:
         return (Cyclic if m.group(1) == "c" else Dihedral)(int(m.group(2)))
     raise ValueError(f"unknown group {name!r}; valid names: {', '.join(GROUP_NAMES)}")
+
+
+def __getattr__(name):  # conversions import e3nn / escnn lazily
+    if name in ("to_e3nn", "from_e3nn", "to_escnn", "from_escnn"):
+        from topoequi.symmetry import convert
+
+        return getattr(convert, name)
+    raise AttributeError(f"module 'topoequi.symmetry' has no attribute {name!r}")
