@@ -203,7 +203,11 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     world = World.current()
+    if not world.is_main:  # rank 0 builds the dataset cache first
+        torch.distributed.barrier()
     dataset, split, stats = load_data(args)
+    if world.size > 1 and world.is_main:
+        torch.distributed.barrier()
     run_identity = identity(args) | {"stats": vars(stats)}
     if args.resume:  # refuse a checkpoint of another model or configuration before building
         load_checkpoint(os.path.join(args.out, "last.pt"), expected_config=run_identity)
