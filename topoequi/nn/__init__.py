@@ -1,8 +1,20 @@
 """Layers: ``topoequi.nn.conv`` holds the message-passing layers, one per file."""
+from topoequi.nn.batch_norm import EquivariantBatchNorm
+from topoequi.nn.bilinear import EquivariantBilinear
 from topoequi.nn.conv import (
+    ImplicitSteerableConv,
     LocalHomologySheafAttention,
     LocalHomologySheafConv,
     NeuralSheafDiffusionConv,
+    SteerableConv,
 )
+from topoequi.nn.gate import GatedNonlinearity, NormNonlinearity
+from topoequi.nn.linear import EquivariantLinear
+from topoequi.nn.mlp import EquivariantMLP
+from topoequi.nn.radial import GaussianRadialBasis
 
-__all__ = ["LocalHomologySheafAttention", "LocalHomologySheafConv", "NeuralSheafDiffusionConv"]
+__all__ = [
+    "EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "GatedNonlinearity",
+    "GaussianRadialBasis", "ImplicitSteerableConv", "LocalHomologySheafAttention", "LocalHomologySheafConv",
+    "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv",
+]

@@ -50,7 +50,7 @@ class EquivariantLinear(nn.Module):
         order = []
         for k, psi in enumerate(self.paths):
             self.register_buffer(f"in_index_{k}", ins[psi], persistent=False)
-            self.register_buffer(f"ends_{k}", endomorphism_basis(psi)[1:].to(torch.get_default_dtype()),
+            self.register_buffer(f"ends_{k}", endomorphism_basis(psi)[1:],
                                  persistent=False)
             self.weights.append(nn.Parameter(torch.empty(psi.type_dim, len(ins[psi]), len(outs[psi]))))
             order.append(outs[psi].flatten())

@@ -46,9 +46,8 @@ def harmonics_rep(group: Group, max_frequency: int) -> Rep:
 def harmonics(vectors: Tensor, group: Group, max_frequency: int) -> Tensor:
     """Harmonics of the directions of ``vectors [..., d]`` in the irreps basis of ``group``.
 
-    Zero vectors get the value of the direction (1, 0, 0) for frequencies >= 1
-    (any fixed choice is equivariant only up to the stabilizer of 0; callers
-    multiply by an envelope that vanishes at r = 0 or exclude self-loops).
+    At the zero vector, whose direction is undefined, the frequencies >= 1
+    vanish (their average over O(d)), which keeps the map equivariant.
     """
     d = group.d
     if vectors.shape[-1] != d:
@@ -68,5 +67,7 @@ def harmonics(vectors: Tensor, group: Group, max_frequency: int) -> Tensor:
         for k in range(1, max_frequency + 1):
             parts.append(torch.stack([torch.cos(k * phi), torch.sin(k * phi)], -1) * 2**0.5)
         feats = torch.cat(parts, -1)
+    # at the zero vector only the invariant l = 0 part survives (the O(d)-average of the rest)
+    feats = torch.cat([feats[..., :1], feats[..., 1:] * (norm > 0).to(feats.dtype)], -1)
     q = _restricted(group, max_frequency)[1].to(dtype=vectors.dtype, device=vectors.device)
     return feats @ q

@@ -1,0 +1,105 @@
+"""Equivariant bilinear maps, applied to aggregated outer products."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from topoequi.symmetry import Rep, clebsch_gordan
+
+
+class EquivariantBilinear(nn.Module):
+    r"""The general equivariant linear map :math:`\rho_a \otimes \rho_b \to \rho_{out}`,
+    applied to a batch of matrices :math:`A \in \rho_a \otimes \rho_b`.
+
+    For every block pair (copies :math:`u` of :math:`\psi_a`, :math:`v` of
+    :math:`\psi_b`) and every output irrep :math:`\psi_c`, the Clebsch-Gordan
+    maps :math:`C_k: \psi_a \otimes \psi_b \to \psi_c` give the path features
+    :math:`T_{uvk} = C_k(A_{uv})`; the output copies are learned linear
+    combinations of all paths ending in :math:`\psi_c`:
+
+    .. math::
+        y_{\psi_c, w} = \sum_{(u, v, k)} W^{\psi_c}_{uvk, w}\, C_k(A_{uv}).
+
+    This spans every equivariant map, and since it is linear in :math:`A`, a sum
+    of outer products :math:`A_i = \sum_j h_{ij} \otimes f_j` can be aggregated
+    first and mapped once per node.
+
+    Args:
+        left_rep (Rep): :math:`\rho_a` (rows of :math:`A`), irreps basis.
+        right_rep (Rep): :math:`\rho_b` (columns of :math:`A`), irreps basis.
+        out_rep (Rep): output representation.
+
+    Shapes:
+        - **input:** :math:`(N, \dim \rho_a, \dim \rho_b)`
+        - **output:** :math:`(N, \dim \rho_{out})`
+    """
+
+    def __init__(self, left_rep: Rep, right_rep: Rep, out_rep: Rep):
+        super().__init__()
+        for name, rep in (("left_rep", left_rep), ("right_rep", right_rep)):
+            if rep.change_of_basis is not None:
+                raise ValueError(f"EquivariantBilinear: {name} must be in the irreps basis")
+        if not (left_rep.group == right_rep.group == out_rep.group):
+            raise ValueError("EquivariantBilinear: representations of different groups")
+        self.left_rep, self.right_rep, self.out_rep = left_rep, right_rep, out_rep
+        out_entries = {}
+        start = 0
+        for psi, m in out_rep.irreps:
+            out_entries.setdefault(psi, []).append((start, m))
+            start += psi.dim * m
+        self.outputs = []  # (psi_c, [(a_slice, m_a, d_a, b_slice, m_b, d_b, cg_buffer_name)], out positions)
+        self.weights = nn.ParameterList()
+        n_cg = 0
+        order = []
+        for psi_c, entries in out_entries.items():
+            paths, width = [], 0
+            a0 = 0
+            for psi_a, m_a in left_rep.irreps:
+                b0 = 0
+                for psi_b, m_b in right_rep.irreps:
+                    cg = clebsch_gordan(psi_a, psi_b, psi_c)
+                    if cg.shape[0]:
+                        name = f"cg_{n_cg}"
+                        self.register_buffer(name, cg, persistent=False)  # float64, cast at use
+                        n_cg += 1
+                        paths.append((a0, m_a, psi_a.dim, b0, m_b, psi_b.dim, name))
+                        width += m_a * m_b * cg.shape[0]
+                    b0 += m_b * psi_b.dim
+                a0 += m_a * psi_a.dim
+            if not paths:
+                continue
+            m_out = sum(m for _, m in entries)
+            self.outputs.append((psi_c, paths))
+            self.weights.append(nn.Parameter(torch.empty(width, m_out)))
+            order.append(torch.cat([torch.arange(s, s + m * psi_c.dim) for s, m in entries]))
+        covered = torch.cat(order) if order else torch.zeros(0, dtype=torch.long)
+        missing = torch.tensor(sorted(set(range(out_rep.dim)) - set(covered.tolist())), dtype=torch.long)
+        self.num_missing = len(missing)
+        self.register_buffer("out_perm", torch.argsort(torch.cat([covered, missing])), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for w in self.weights:
+            nn.init.normal_(w, std=1.0 / math.sqrt(w.shape[0]))
+
+    def forward(self, a: Tensor) -> Tensor:
+        n = a.shape[0]
+        pieces = []
+        for (psi_c, paths), w in zip(self.outputs, self.weights):
+            feats = []
+            for a0, m_a, d_a, b0, m_b, d_b, name in paths:
+                block = a[:, a0:a0 + m_a * d_a, b0:b0 + m_b * d_b].reshape(n, m_a, d_a, m_b, d_b)
+                cg = getattr(self, name).to(a.dtype)
+                if d_a == d_b == psi_c.dim == 1:
+                    feats.append(block.reshape(n, m_a * m_b, 1) * cg.reshape(1, 1, 1))
+                else:
+                    t = torch.einsum("nuavb,kcab->nuvkc", block, cg)
+                    feats.append(t.reshape(n, -1, psi_c.dim))
+            t = torch.cat(feats, 1)  # [N, paths, d_c]
+            pieces.append(torch.einsum("npc,pw->nwc", t, w.to(a.dtype)).reshape(n, -1))
+        if self.num_missing:
+            pieces.append(a.new_zeros(n, self.num_missing))
+        out = torch.cat(pieces, -1)[:, self.out_perm] if pieces else a.new_zeros(n, 0)
+        return self.out_rep.from_irreps_basis(out)

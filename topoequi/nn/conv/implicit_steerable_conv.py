@@ -1,0 +1,100 @@
+"""Steerable point convolution with an implicit kernel: a G-equivariant MLP."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
+from topoequi.nn.mlp import EquivariantMLP
+from topoequi.nn.radial import GaussianRadialBasis
+from topoequi.symmetry import Rep
+from topoequi.symmetry.harmonics import harmonics, harmonics_rep
+
+
+def default_hidden_rep(input_rep: Rep, channels: int) -> Rep:
+    """``channels`` invariant copies and ``channels // 2`` copies of every other irrep in ``input_rep``
+    (a gated MLP cannot create irreps its input lacks)."""
+    trivial = input_rep.group.trivial_irrep
+    seen = list(dict.fromkeys(psi for psi, _ in input_rep.irreps))
+    if trivial not in seen:
+        seen.insert(0, trivial)
+    return Rep(input_rep.group, [(psi, channels if psi == trivial else max(1, channels // 2)) for psi in seen])
+
+
+class ImplicitSteerableConv(SteerableMessagePassing):
+    r"""Steerable point convolution with an implicit kernel, from the
+    `"Implicit Convolutional Kernels for Steerable CNNs" <https://arxiv.org/abs/2212.06096>`_ paper
+    (Zhdanov, Hoffmann & Cesa, NeurIPS 2023)
+
+    .. math::
+        f'_i = \sum_{j \in \mathcal{N}(i)} K(x_j - x_i, z_{ij})\, f_j,
+        \qquad K(x, z) = \varphi(\|x\|)\; L\big(\mathrm{MLP}_G(Y(x), \phi(\|x\|), z)\big),
+
+    where :math:`\mathrm{MLP}_G` is a :math:`G`-equivariant MLP fed with the
+    harmonics :math:`Y` of the direction (restricted to :math:`G`), Gaussian
+    shells :math:`\phi` of the length and the steerable edge attributes
+    :math:`z`; its last linear layer :math:`L` maps into
+    :math:`\mathrm{Hom}(\rho_{in}, \rho_{out})`, and :math:`\varphi` is a cosine
+    cutoff. Any :math:`G` of the symmetry core works (SO(3), O(3) and their
+    subgroups on R^3; SO(2), O(2), C_N, D_N on R^2): the constraint
+    :math:`K(gx, g.z) = \rho_{out}(g) K(x, z) \rho_{in}(g)^{-1}` holds by
+    construction. The last layer is applied after aggregation (it is linear),
+    so no kernel matrix is ever built per edge.
+
+    Args:
+        in_rep (Rep): input feature representation.
+        out_rep (Rep): output feature representation.
+        edge_rep (Rep, optional): representation of ``edge_attr``. (default: ``None``)
+        cutoff (float, optional): kernel radius. (default: ``5.0``)
+        max_frequency (int, optional): order of the harmonics fed to the MLP; the
+            kernel is band-limited to it. (default: ``2``)
+        num_radial (int, optional): learnable Gaussian shells. (default: ``8``)
+        channels (int, optional): invariant channels of the MLP's hidden layers
+            (half as many copies of each other irrep). (default: ``16``)
+        hidden_rep (Rep, optional): hidden representation of the MLP, overriding
+            ``channels``. (default: ``None``)
+        num_layers (int, optional): linear layers of the kernel MLP, the last
+            one included. (default: ``3``)
+        nonlinearity (str or callable, optional): of the MLP. (default: ``"gate"``)
+        batch_norm (bool, optional): equivariant batch norm in the MLP. (default: ``True``)
+        aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
+        bias (bool, optional): bias on the invariant outputs. (default: ``True``)
+        fused (bool, optional): see :class:`SteerableMessagePassing`. (default: ``True``)
+
+    Shapes:
+        - **input:** node features :math:`(N, \dim \rho_{in})`, positions :math:`(N, d)`,
+          edge indices :math:`(2, E)`, edge features :math:`(E, \dim \rho_{edge})` *(optional)*
+        - **output:** node features :math:`(N, \dim \rho_{out})`
+    """
+
+    def __init__(self, in_rep: Rep, out_rep: Rep, edge_rep: Rep | None = None, cutoff: float = 5.0,
+                 max_frequency: int = 2, num_radial: int = 8, channels: int = 16, hidden_rep: Rep | None = None,
+                 num_layers: int = 3, nonlinearity: str | Callable[[Rep], nn.Module] = "gate",
+                 batch_norm: bool = True, aggr: str = "add", bias: bool = True, fused: bool = True):
+        group = in_rep.group
+        if num_layers < 2:
+            raise ValueError(f"ImplicitSteerableConv: num_layers must be >= 2, got {num_layers}")
+        harmonic_rep = harmonics_rep(group, max_frequency)
+        mlp_in = harmonic_rep + group.trivial_rep(num_radial)
+        if edge_rep is not None:
+            mlp_in = mlp_in + Rep(group, edge_rep.irreps)
+        hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
+        mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
+        # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
+        super().__init__(in_rep, out_rep, mlp.out_rep + group.trivial_rep(1), cutoff, edge_rep, aggr, bias, fused)
+        self.max_frequency = max_frequency
+        self.radial = GaussianRadialBasis(num_radial, cutoff)
+        self.kernel_mlp = mlp
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.kernel_mlp.reset_parameters()
+
+    def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
+        parts = [harmonics(rel, self.group, self.max_frequency), self.radial(length)]
+        if edge_attr is not None:
+            parts.append(edge_attr)
+        hidden = self.kernel_mlp(torch.cat(parts, -1))
+        return torch.cat([hidden, hidden.new_ones(hidden.shape[0], 1)], -1)

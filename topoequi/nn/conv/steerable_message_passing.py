@@ -1,0 +1,154 @@
+"""Shared machinery of the steerable point convolutions."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import MessagePassing
+
+from topoequi.nn.bilinear import EquivariantBilinear
+from topoequi.nn.radial import cosine_cutoff
+from topoequi.symmetry import Rep
+
+
+def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+    r""":math:`A_i = \sum_{j \to i} h_{ji} \otimes x_j` for all nodes, as one batched matrix product.
+
+    Edges are sorted by target and each neighbourhood is padded to the largest
+    degree, so :math:`A = H^\top F` with :math:`H: [N, D, d_h]`, :math:`F: [N, D, d_x]`;
+    no per-edge matrix is materialized.
+    """
+    src, dst = edge_index
+    out = x.new_zeros(num_nodes, kernel.shape[1], x.shape[1])
+    if dst.numel() == 0:
+        return out
+    order = torch.argsort(dst, stable=True)
+    dst_sorted = dst[order]
+    degree = torch.bincount(dst_sorted, minlength=num_nodes)
+    start = torch.cumsum(degree, 0) - degree
+    slot = torch.arange(dst.numel(), device=dst.device) - start[dst_sorted]
+    width = int(degree.max())
+    h = kernel.new_zeros(num_nodes, width, kernel.shape[1])
+    f = x.new_zeros(num_nodes, width, x.shape[1])
+    h = h.index_put((dst_sorted, slot), kernel[order])
+    f = f.index_put((dst_sorted, slot), x[src[order]])
+    return torch.bmm(h.transpose(1, 2), f)
+
+
+class SteerableMessagePassing(MessagePassing):
+    r"""Base of the steerable point convolutions
+
+    .. math::
+        f'_i = \sum_{j \in \mathcal{N}(i)} K(x_j - x_i, z_{ij})\, f_j ,
+        \qquad K(x, z)\, f = W\big(h(x, z) \otimes f\big),
+
+    where :math:`h(x, z)` are equivariant kernel features of the edge (times a
+    smooth cutoff envelope) and :math:`W` an equivariant bilinear map
+    (:class:`~topoequi.nn.EquivariantBilinear`). Because :math:`W` is linear,
+    :math:`f'_i = W(\sum_j h_{ij} \otimes f_j)`: the outer products are summed
+    per node by one batched matrix product and :math:`W` runs once per node,
+    never as a ``d_out x d_in`` matrix per edge. Subclasses define
+    :meth:`kernel_features` and ``kernel_rep``.
+
+    Args:
+        in_rep (Rep): input feature representation.
+        out_rep (Rep): output feature representation.
+        kernel_rep (Rep): representation of the kernel features (irreps basis).
+        cutoff (float): radius beyond which the kernel vanishes.
+        edge_rep (Rep, optional): representation of ``edge_attr``. (default: ``None``)
+        aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
+        bias (bool, optional): learn a bias on the invariant outputs. (default: ``True``)
+        fused (bool, optional): aggregate outer products by a batched matrix product
+            (``True``) or by PyG's ``propagate`` with per-edge messages. (default: ``True``)
+    """
+
+    def __init__(self, in_rep: Rep, out_rep: Rep, kernel_rep: Rep, cutoff: float,
+                 edge_rep: Rep | None = None, aggr: str = "add", bias: bool = True, fused: bool = True):
+        name = type(self).__name__
+        if aggr not in ("add", "mean"):
+            raise ValueError(f"{name}: aggr must be 'add' or 'mean', got {aggr!r}")
+        if in_rep.group != out_rep.group:
+            raise ValueError(f"{name}: in_rep is of {in_rep.group}, out_rep of {out_rep.group}")
+        if edge_rep is not None and edge_rep.group != in_rep.group:
+            raise ValueError(f"{name}: edge_rep is of {edge_rep.group}, expected {in_rep.group}")
+        if not cutoff > 0:
+            raise ValueError(f"{name}: cutoff must be positive, got {cutoff}")
+        super().__init__(aggr="add", node_dim=0)
+        self.mean = aggr == "mean"
+        self.in_rep, self.out_rep, self.edge_rep = in_rep, out_rep, edge_rep
+        self.group = in_rep.group
+        self.cutoff, self.fused = float(cutoff), fused
+        self.bilinear = EquivariantBilinear(kernel_rep, Rep(in_rep.group, in_rep.irreps), out_rep)
+        num_bias = out_rep.num_invariants if bias else 0
+        self.bias = torch.nn.Parameter(torch.zeros(num_bias)) if num_bias else None
+        if self.bias is not None:
+            self.register_buffer("bias_basis", out_rep.invariant_basis(),
+                                 persistent=False)
+
+    def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
+        """Equivariant features ``[E, kernel_rep.dim]`` of the edge vectors ``rel = x_j - x_i``."""
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.bilinear.reset_parameters()
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    def _check(self, x: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None) -> None:
+        name, d = type(self).__name__, self.group.d
+        for arg, value in (("x", x), ("pos", pos)):
+            if not isinstance(value, Tensor) or not value.is_floating_point():
+                raise TypeError(f"{name}: {arg} must be a floating-point tensor")
+        if x.dim() != 2 or x.shape[1] != self.in_rep.dim:
+            raise ValueError(f"{name}: x must be [N, {self.in_rep.dim}] (in_rep {self.in_rep}), got {list(x.shape)}")
+        if pos.dim() != 2 or pos.shape != (x.shape[0], d):
+            raise ValueError(f"{name}: pos must be [N, {d}] for {self.group} with N = {x.shape[0]}, "
+                             f"got {list(pos.shape)}")
+        if pos.dtype != x.dtype or pos.device != x.device:
+            raise TypeError(f"{name}: pos ({pos.dtype}, {pos.device}) must match x ({x.dtype}, {x.device})")
+        if not bool(torch.isfinite(pos).all()):
+            raise ValueError(f"{name}: pos contains NaN or infinite coordinates")
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.dtype != torch.long:
+            raise ValueError(f"{name}: edge_index must be a [2, E] long tensor, got {list(edge_index.shape)} "
+                             f"{edge_index.dtype}")
+        if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= x.shape[0]):
+            raise ValueError(f"{name}: edge_index refers to nodes outside [0, {x.shape[0]})")
+        if (edge_attr is None) != (self.edge_rep is None):
+            raise ValueError(f"{name}: edge_attr must be given exactly when edge_rep was set "
+                             f"(edge_rep={self.edge_rep})")
+        if edge_attr is not None:
+            if edge_attr.shape != (edge_index.shape[1], self.edge_rep.dim):
+                raise ValueError(f"{name}: edge_attr must be [E, {self.edge_rep.dim}] with E = "
+                                 f"{edge_index.shape[1]}, got {list(edge_attr.shape)}")
+            if not bool(torch.isfinite(edge_attr).all()):
+                raise ValueError(f"{name}: edge_attr contains NaN or infinite values")
+
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
+        self._check(x, pos, edge_index, edge_attr)
+        num_nodes = x.shape[0]
+        x = self.in_rep.to_irreps_basis(x)
+        src, dst = edge_index
+        rel = pos[src] - pos[dst]
+        sq = (rel * rel).sum(-1)
+        length = torch.where(sq > 0, torch.sqrt(torch.where(sq > 0, sq, torch.ones_like(sq))), torch.zeros_like(sq))
+        if edge_attr is not None:
+            edge_attr = self.edge_rep.to_irreps_basis(edge_attr)
+        kernel = self.kernel_features(rel, length, edge_attr) * cosine_cutoff(length, self.cutoff)[:, None]
+        if self.fused:
+            a = outer_aggregate(kernel, x, edge_index, num_nodes)
+        else:
+            a = self.propagate(edge_index, x=x, kernel=kernel, size=(num_nodes, num_nodes))
+            a = a.view(num_nodes, kernel.shape[1], x.shape[1])
+        if self.mean:
+            degree = torch.bincount(dst, minlength=num_nodes).clamp_min(1).to(a.dtype)
+            a = a / degree[:, None, None]
+        out = self.bilinear(a)
+        if self.bias is not None:
+            out = out + self.bias.to(out.dtype) @ self.bias_basis.to(out.dtype).T
+        return out
+
+    def message(self, x_j: Tensor, kernel: Tensor) -> Tensor:
+        return (kernel[:, :, None] * x_j[:, None, :]).flatten(1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_rep} -> {self.out_rep}, group={self.group}, cutoff={self.cutoff})"

@@ -1,0 +1,44 @@
+"""Radial functions of edge lengths: Gaussian shells and a smooth cutoff."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+def cosine_cutoff(r: Tensor, cutoff: float) -> Tensor:
+    r"""Smooth envelope :math:`\tfrac12(\cos(\pi r / r_c) + 1)` for :math:`r < r_c`, else 0."""
+    return torch.where(r < cutoff, 0.5 * (torch.cos(r * (math.pi / cutoff)) + 1.0), torch.zeros_like(r))
+
+
+class GaussianRadialBasis(nn.Module):
+    r"""Gaussian shells :math:`\phi_k(r) = \exp(-(r - \mu_k)^2 / (2 \sigma_k^2))` with
+    centers evenly spaced on :math:`[0, r_c]` and, optionally, learned centers and widths.
+
+    Args:
+        num_basis (int): number of shells.
+        cutoff (float): the cutoff radius :math:`r_c`.
+        learnable (bool, optional): learn :math:`\mu_k` and :math:`\log \sigma_k`. (default: ``True``)
+
+    Shapes:
+        - **input:** :math:`(E,)`
+        - **output:** :math:`(E, K)`
+    """
+
+    def __init__(self, num_basis: int, cutoff: float, learnable: bool = True):
+        super().__init__()
+        if num_basis < 1 or not cutoff > 0:
+            raise ValueError(f"GaussianRadialBasis: need num_basis >= 1 and cutoff > 0, got {num_basis}, {cutoff}")
+        self.num_basis, self.cutoff = num_basis, float(cutoff)
+        centers = torch.linspace(0.0, self.cutoff, num_basis)
+        log_width = torch.full((num_basis,), math.log(self.cutoff / num_basis))
+        if learnable:
+            self.centers, self.log_width = nn.Parameter(centers), nn.Parameter(log_width)
+        else:
+            self.register_buffer("centers", centers)
+            self.register_buffer("log_width", log_width)
+
+    def forward(self, r: Tensor) -> Tensor:
+        z = (r[..., None] - self.centers.to(r.dtype)) * torch.exp(-self.log_width.to(r.dtype))
+        return torch.exp(-0.5 * z * z)
