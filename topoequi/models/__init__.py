@@ -1,5 +1,6 @@
 """Complete models built from ``topoequi.nn`` and PyG baselines made dependency-free."""
 from topoequi.models.dimenet import DimeNetPlusPlus, triplets
+from topoequi.models.neural_lattice_reducer import NeuralLatticeReducer
 from topoequi.models.schnet import SchNet
 
-__all__ = ["DimeNetPlusPlus", "SchNet", "triplets"]
+__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "triplets"]
