@@ -26,7 +26,6 @@ accept is a candidate.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -47,11 +46,16 @@ _MAX_KEYS = 1 << 55
 
 
 class Chunk(NamedTuple):
-    """Candidates of the queries ``queries`` (ascending): ``queries[local_row]`` and ``col``."""
+    """Candidates of the queries ``queries``: pairs ``(queries[local_row], col)``.
+
+    ``points`` holds ``x[col]`` (gathered from a cache-friendly layout);
+    ``cols_sorted`` says whether ``col`` ascends within each row.
+    """
 
     queries: Tensor
     local_row: Tensor
     col: Tensor
+    points: Tensor
     cols_sorted: bool
 
 
@@ -100,13 +104,14 @@ def expand_runs(first: Tensor, length: Tensor) -> tuple[Tensor, Tensor]:
     run = torch.repeat_interleave(torch.arange(length.numel(), device=length.device), length,
                                   output_size=total)
     offset = first - (length.cumsum(0) - length)
-    return run, offset[run] + torch.arange(total, device=length.device)
+    return run, offset.index_select(0, run) + torch.arange(total, device=length.device)
 
 
 class AllPairs:
     """Every pair of a query with a point of its own example, columns ascending per row."""
 
-    def __init__(self, segments: Segments) -> None:
+    def __init__(self, x: Tensor, segments: Segments) -> None:
+        self.x = x
         self.segments = segments
 
     def chunks(self, queries: Tensor) -> Iterator[Chunk]:
@@ -115,7 +120,7 @@ class AllPairs:
         counts = count_x[example]
         for a, b in chunk_bounds(counts, CHUNK_PAIRS):
             local_row, col = expand_runs(ptr_x[example[a:b]], counts[a:b])
-            yield Chunk(queries[a:b], local_row, col, True)
+            yield Chunk(queries[a:b], local_row, col, self.x.index_select(0, col), True)
 
 
 class CellGrid:
@@ -146,28 +151,36 @@ class CellGrid:
         self.cell = cell
         self.lo = lo[self.dims]
         self.shape = [int(s) for s in (grid_extent / cell).floor().long() + 2 * REACH + 1]
-        self.x = x[:, self.dims].double()
-        self.y = y[:, self.dims].double()
-        key = self._key(segments.batch_x, self._cells(self.x))
+        # Strides of the key ((example * G0 + c0) * G1 + c1) * G2 + c2.
+        strides = [math.prod(self.shape[axis + 1:]) for axis in range(len(self.shape))]
+        self.example_stride = math.prod(self.shape)
+        self.plane_strides = torch.tensor(strides[:-1], dtype=torch.long, device=x.device)
+        self.y_cells = self._relative(y)
+        key = (segments.batch_x * self.example_stride
+               + self._relative(x).floor().long() @ torch.tensor(strides, device=x.device))
         self.sorted_key, self.perm = torch.sort(key, stable=True)
-        num_keys = num_examples * math.prod(self.shape)
+        self.sorted_points = x.index_select(0, self.perm)
+        num_keys = num_examples * self.example_stride
         self.table = None
         if num_keys <= 8 * x.size(0) + (1 << 16):
             counts = torch.bincount(key, minlength=num_keys)
             self.table = torch.zeros(num_keys + 1, dtype=torch.long, device=x.device)
             torch.cumsum(counts, 0, out=self.table[1:])
-        offsets = list(itertools.product(range(-REACH, REACH + 1), repeat=len(self.dims) - 1))
-        self.offsets = torch.tensor(offsets, dtype=torch.long, device=x.device).view(
-            len(offsets), len(self.dims) - 1)
+        # Neighbouring columns: key offsets, and the in-plane gap to a column at
+        # offset o for a query at fraction u of its cell: (o - u) if o > 0,
+        # (-o - 1 + u) if o < 0, 0 if o = 0 (in cells) -- i.e. a + s * u.
+        steps = torch.arange(-REACH, REACH + 1, device=x.device)
+        self.gap_a = torch.where(steps > 0, steps, (-steps - 1).clamp(min=0)).double()
+        self.gap_s = -steps.sign().double()
+        offsets = torch.zeros(1, dtype=torch.long, device=x.device)
+        for stride in strides[:-1]:
+            offsets = (offsets[:, None] + steps * stride).reshape(-1)
+        self.column_offsets = offsets
+        self.radius_cells = self.search_radius / cell
 
-    def _cells(self, points: Tensor) -> Tensor:
-        return ((points - self.lo) / self.cell).floor().long() + REACH
-
-    def _key(self, example: Tensor, cells: Tensor) -> Tensor:
-        key = example
-        for axis, size in enumerate(self.shape):
-            key = key * size + cells[..., axis]
-        return key
+    def _relative(self, points: Tensor) -> Tensor:
+        """Coordinates in cell units on the padded grid (float64); ``floor`` gives the cell."""
+        return (points[:, self.dims].double() - self.lo) / self.cell + REACH
 
     def _run(self, key_lo: Tensor, key_hi: Tensor) -> tuple[Tensor, Tensor]:
         """First sorted position and length of the points with keys in ``[key_lo, key_hi]``."""
@@ -179,28 +192,27 @@ class CellGrid:
 
     def _columns(self, queries: Tensor) -> tuple[Tensor, Tensor]:
         """Runs ``[first, first + length)`` of sorted positions, ``[q, P]`` per query."""
-        point = self.y[queries]
-        cells = self._cells(point)
-        example = self.segments.batch_y[queries]
-        plane = cells[:, None, :-1] + self.offsets  # [q, P, d - 1]
-        low = self.lo[:-1] + (plane - REACH).double() * self.cell
-        gap = ((low - point[:, None, :-1]).clamp(min=0)
-               + (point[:, None, :-1] - low - self.cell).clamp(min=0))
-        height2 = self.search_radius ** 2 - gap.pow(2).sum(-1)  # [q, P]
-        height = height2.clamp(min=0).sqrt()
-        z = point[:, -1:]
-        z_lo = self._cells_z(z - height).clamp(min=0)
-        z_hi = self._cells_z(z + height).clamp(max=self.shape[-1] - 1)
-        column = self._key(example[:, None].expand(-1, plane.size(1)),
-                           torch.cat([plane, torch.zeros_like(plane[..., :1])], -1))
+        rel = self.y_cells.index_select(0, queries)
+        cell = rel.floor()
+        frac = rel - cell
+        cell = cell.long()
+        base = (self.segments.batch_y.index_select(0, queries) * self.example_stride
+                + (cell[:, :-1] * self.plane_strides).sum(1))
+        gap2 = torch.zeros_like(rel[:, :1])
+        for axis in range(rel.size(1) - 1):  # separable: squared gaps add over plane axes
+            g = (self.gap_a + self.gap_s * frac[:, axis:axis + 1]).pow_(2)
+            gap2 = (gap2[:, :, None] + g[:, None, :]).reshape(rel.size(0), -1)
+        height2 = self.radius_cells ** 2 - gap2  # [q, P]
+        height = height2.clamp(min=0).sqrt_()
+        z = rel[:, -1:]
+        z_lo = (z - height).floor_().long().clamp_(min=0)
+        z_hi = (z + height).floor_().long().clamp_(max=self.shape[-1] - 1)
+        column = base[:, None] + self.column_offsets
         first, length = self._run(column + z_lo, column + z_hi)
-        return first, torch.where(height2 >= 0, length, torch.zeros_like(length))
-
-    def _cells_z(self, z: Tensor) -> Tensor:
-        return ((z - self.lo[-1]) / self.cell).floor().long() + REACH
+        return first, length.masked_fill_(height2 < 0, 0)
 
     def chunks(self, queries: Tensor) -> Iterator[Chunk]:
-        block = max(1, CHUNK_PAIRS // (8 * self.offsets.size(0)))
+        block = max(1, CHUNK_PAIRS // (8 * self.column_offsets.numel()))
         for part in queries.split(block):
             first, length = self._columns(part)
             per_query = length.sum(1)
@@ -208,4 +220,5 @@ class CellGrid:
             for a, b in chunk_bounds(per_query, CHUNK_PAIRS):
                 run, position = expand_runs(first[a:b].reshape(-1), length[a:b].reshape(-1))
                 yield Chunk(part[a:b], torch.div(run, width, rounding_mode="floor"),
-                            self.perm[position], False)
+                            self.perm.index_select(0, position),
+                            self.sorted_points.index_select(0, position), False)

@@ -33,7 +33,7 @@ from topoequi.graph.checks import (
     check_points,
     check_same_space,
 )
-from topoequi.graph.radius import BRUTE_FORCE_PAIRS, squared_distance
+from topoequi.graph.radius import BRUTE_FORCE_PAIRS
 
 OVERSAMPLING = 2.0
 """The first radius is chosen to hold about ``OVERSAMPLING * k`` points of a uniform example."""
@@ -64,7 +64,7 @@ def knn(
         ``[2, E]`` long tensor: row 0 indexes ``y``, row 1 indexes ``x``; sorted
         by row 0, then by distance, then by row 1.
     """
-    return _knn("knn", x, y, k, batch_x, batch_y, cosine, batch_size, False)
+    return _knn("knn", x, y, k, batch_x, batch_y, cosine, batch_size, False, False)
 
 
 def knn_graph(
@@ -103,13 +103,14 @@ def knn_graph(
     fn = "knn_graph"
     check_flow(fn, flow)
     check_flag(fn, "loop", loop)
-    edges = _knn(fn, x, x, k, batch, batch, cosine, batch_size, not loop)
-    return edges.flip(0) if flow == "source_to_target" else edges
+    return _knn(fn, x, x, k, batch, batch, cosine, batch_size, not loop,
+                flow == "source_to_target")
 
 
 def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
          batch_y: Tensor | None, cosine: bool, batch_size: int | None,
-         ignore_self: bool) -> Tensor:
+         ignore_self: bool, source_first: bool) -> Tensor:
+    """``[2, E]`` pairs (query, point), or (point, query) if ``source_first``."""
     check_points(fn, "x", x)
     check_points(fn, "y", y)
     check_same_space(fn, x, y)
@@ -129,7 +130,7 @@ def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
     distance = _Distance(x, y, cosine)
     edges = accelerated.knn(x, y, k, batch_x, batch_y, cosine, ignore_self, distance)
     if edges is not None:
-        return edges
+        return edges.flip(0) if source_first else edges
     num_examples = batch_size or int(max(batch_x.max(), batch_y.max())) + 1
     segments = Segments.build(batch_x, batch_y, num_examples)
     # Points each query can reach: its example, minus itself in a graph without loops.
@@ -137,8 +138,8 @@ def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
     pending = torch.nonzero(reachable > 0).view(-1)
     if (cosine or x.size(1) == 0
             or segments.num_all_pairs(num_examples) <= BRUTE_FORCE_PAIRS):
-        found, _ = _search(AllPairs(segments), pending, distance, None, k, reachable, ignore_self)
-        return _assemble(found, empty)
+        found, _ = _search(AllPairs(x, segments), pending, distance, None, k, reachable, ignore_self)
+        return _assemble(found, y.size(0), source_first, empty)
     found = []
     radius = _initial_radius(x, segments, k)
     while pending.numel() > 0:  # ends: beyond the diameter every point of an example is inside
@@ -147,7 +148,7 @@ def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
         done, pending = _search(grid, pending, distance, limit, k, reachable, ignore_self)
         found += done
         radius *= 2.0
-    return _assemble(found, empty)
+    return _assemble(found, y.size(0), source_first, empty)
 
 
 class _Distance:
@@ -158,10 +159,12 @@ class _Distance:
         if cosine:
             self.x_norm, self.y_norm = x.norm(dim=1), y.norm(dim=1)
 
-    def __call__(self, col: Tensor, row: Tensor) -> Tensor:
+    def __call__(self, col: Tensor, row: Tensor, points: Tensor | None = None) -> Tensor:
+        """Distances of pairs ``(row, col)``; ``points`` may supply ``x[col]``."""
+        points = self.x[col] if points is None else points
         if not self.cosine:
-            return squared_distance(self.x, self.y, col, row)
-        dot = (self.x[col] * self.y[row]).sum(1)
+            return (points - self.y[row]).pow(2).sum(1)
+        dot = (points * self.y[row]).sum(1)
         return 1 - dot / (self.x_norm[col] * self.y_norm[row])
 
 
@@ -182,25 +185,37 @@ def _search(source, queries: Tensor, distance: _Distance, limit: Tensor | None, 
 
 def _nearest(chunk: Chunk, distance: _Distance, limit: Tensor | None, k: int,
              reachable: Tensor, ignore_self: bool) -> tuple[Tensor, Tensor]:
+    """Rows ``[query, point, rank]`` of the finished queries of ``chunk``, and the finished mask."""
     queries, local_row, col = chunk.queries, chunk.local_row, chunk.col
-    row = queries[local_row]
-    dist = distance(col, row)
-    keep = torch.ones_like(col, dtype=torch.bool) if limit is None else dist < limit
+    dist = distance(col, queries.index_select(0, local_row), chunk.points)
+    if limit is not None:
+        kept = (dist < limit).nonzero().view(-1)
+        local_row, col, dist = (t.index_select(0, kept) for t in (local_row, col, dist))
     if ignore_self:
-        keep &= row != col
-    local_row, col, dist = local_row[keep], col[keep], dist[keep]
+        kept = (queries.index_select(0, local_row) != col).nonzero().view(-1)
+        local_row, col, dist = (t.index_select(0, kept) for t in (local_row, col, dist))
     if not chunk.cols_sorted:
         order = torch.argsort(local_row * distance.x.size(0) + col)
-        local_row, col, dist = local_row[order], col[order], dist[order]
-    # Sort by (query, distance, index): stable sorts on the minor keys first.
-    order = torch.sort(dist, stable=True).indices
-    order = order[torch.sort(local_row[order], stable=True).indices]
-    local_row, col = local_row[order], col[order]
+        local_row, col, dist = (t.index_select(0, order) for t in (local_row, col, dist))
+    # Order by (query, distance, index); pairs already ascend by index within a query.
+    if dist.dtype == torch.float32 and not distance.cosine:
+        # Non-negative float32 values order like their bit patterns: one stable sort.
+        packed = (local_row << 32) | dist.view(torch.int32).long()
+        order = torch.sort(packed, stable=True).indices
+    else:
+        order = torch.sort(dist, stable=True).indices
+        order = order.index_select(0, torch.sort(local_row.index_select(0, order),
+                                                 stable=True).indices)
+    local_row, col = local_row.index_select(0, order), col.index_select(0, order)
     counts = torch.bincount(local_row, minlength=queries.numel())
-    finished = (counts >= k) | (counts == reachable[queries])
-    rank = torch.arange(col.numel(), device=col.device) - (counts.cumsum(0) - counts)[local_row]
-    keep = (rank < k) & finished[local_row]
-    return torch.stack([queries[local_row[keep]], col[keep]]), finished
+    finished = (counts >= k) | (counts == reachable.index_select(0, queries))
+    start = counts.cumsum(0) - counts
+    rank = torch.arange(col.numel(), device=col.device) - start.index_select(0, local_row)
+    kept = ((rank < k) & finished.index_select(0, local_row)).nonzero().view(-1)
+    local_row = local_row.index_select(0, kept)
+    found = torch.stack([queries.index_select(0, local_row), col.index_select(0, kept),
+                         rank.index_select(0, kept)])
+    return found, finished
 
 
 def _initial_radius(x: Tensor, segments: Segments, k: int) -> float:
@@ -216,10 +231,15 @@ def _initial_radius(x: Tensor, segments: Segments, k: int) -> float:
     return (OVERSAMPLING * k * volume / (per_example * unit_ball)) ** (1.0 / dim)
 
 
-def _assemble(found: list[Tensor], empty: Tensor) -> Tensor:
-    """Concatenate per-chunk results and order them by query (stable: keeps distance order)."""
+def _assemble(found: list[Tensor], num_queries: int, source_first: bool,
+              empty: Tensor) -> Tensor:
+    """Place the ``[query, point, rank]`` pieces in query order: ``[2, E]``."""
     if not found:
         return empty
-    edges = torch.cat(found, 1)
-    order = torch.sort(edges[0], stable=True).indices
-    return edges[:, order]
+    pieces = torch.cat(found, 1)
+    counts = torch.bincount(pieces[0], minlength=num_queries)
+    position = (counts.cumsum(0) - counts).index_select(0, pieces[0]) + pieces[2]
+    out = torch.empty(2, pieces.size(1), dtype=torch.long, device=pieces.device)
+    out[int(source_first), position] = pieces[0]
+    out[int(not source_first), position] = pieces[1]
+    return out

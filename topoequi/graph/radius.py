@@ -60,7 +60,8 @@ def radius(
         ``[2, E]`` long tensor: row 0 indexes ``y``, row 1 indexes ``x``;
         sorted by row 0, then row 1.
     """
-    return _radius("radius", x, y, r, batch_x, batch_y, max_num_neighbors, batch_size, False)
+    return _radius("radius", x, y, r, batch_x, batch_y, max_num_neighbors, batch_size, False,
+                   False)
 
 
 def radius_graph(
@@ -93,13 +94,14 @@ def radius_graph(
     fn = "radius_graph"
     check_flow(fn, flow)
     check_flag(fn, "loop", loop)
-    edges = _radius(fn, x, x, r, batch, batch, max_num_neighbors, batch_size, not loop)
-    return edges.flip(0) if flow == "source_to_target" else edges
+    return _radius(fn, x, x, r, batch, batch, max_num_neighbors, batch_size, not loop,
+                   flow == "source_to_target")
 
 
 def _radius(fn: str, x: Tensor, y: Tensor, r: float, batch_x: Tensor | None,
             batch_y: Tensor | None, max_num_neighbors: int | None,
-            batch_size: int | None, ignore_self: bool) -> Tensor:
+            batch_size: int | None, ignore_self: bool, source_first: bool) -> Tensor:
+    """``[2, E]`` pairs (query, point), or (point, query) if ``source_first``."""
     check_points(fn, "x", x)
     check_points(fn, "y", y)
     check_same_space(fn, x, y)
@@ -114,45 +116,38 @@ def _radius(fn: str, x: Tensor, y: Tensor, r: float, batch_x: Tensor | None,
     if cap is not None:
         edges = accelerated.radius(x, y, r, batch_x, batch_y, cap, ignore_self)
         if edges is not None:
-            return edges
+            return edges.flip(0) if source_first else edges
     num_examples = batch_size or int(max(batch_x.max(), batch_y.max())) + 1
     segments = Segments.build(batch_x, batch_y, num_examples)
     if x.size(1) == 0 or segments.num_all_pairs(num_examples) <= BRUTE_FORCE_PAIRS:
-        source = AllPairs(segments)
+        source = AllPairs(x, segments)
     else:
         source = CellGrid(x, y, segments, r)
     r2 = torch.tensor(r * r, dtype=x.dtype, device=x.device)
-    rows, cols = [], []
-    for chunk in source.chunks(torch.arange(y.size(0), device=x.device)):
-        row, col = _within(x, y, chunk, r2, cap, ignore_self)
-        rows.append(row)
-        cols.append(col)
-    if not rows:
-        return empty
-    return torch.stack([torch.cat(rows), torch.cat(cols)])
+    pieces = [_within(x, y, chunk, r2, cap, ignore_self, source_first)
+              for chunk in source.chunks(torch.arange(y.size(0), device=x.device))]
+    return torch.cat(pieces, 1) if pieces else empty
 
 
 def _within(x: Tensor, y: Tensor, chunk: Chunk, r2: Tensor, cap: int | None,
-            ignore_self: bool) -> tuple[Tensor, Tensor]:
+            ignore_self: bool, source_first: bool) -> Tensor:
     """The pairs of ``chunk`` closer than ``sqrt(r2)``, sorted, capped at ``cap`` per query."""
     queries, local_row, col = chunk.queries, chunk.local_row, chunk.col
-    row = queries[local_row]
-    keep = squared_distance(x, y, col, row) < r2
+    query_points = y.index_select(0, queries).index_select(0, local_row)
+    kept = ((chunk.points - query_points).pow_(2).sum(1) < r2).nonzero().view(-1)
+    local_row, col = local_row.index_select(0, kept), col.index_select(0, kept)
     if ignore_self:
-        keep &= row != col
-    local_row, col = local_row[keep], col[keep]
+        kept = (queries.index_select(0, local_row) != col).nonzero().view(-1)
+        local_row, col = local_row.index_select(0, kept), col.index_select(0, kept)
     if not chunk.cols_sorted:
         order = torch.argsort(local_row * x.size(0) + col)
-        local_row, col = local_row[order], col[order]
+        local_row, col = local_row.index_select(0, order), col.index_select(0, order)
     if cap is not None and local_row.numel() > 0:
         counts = torch.bincount(local_row, minlength=queries.numel())
         if int(counts.max()) > cap:
-            rank = torch.arange(local_row.numel(), device=x.device) - (counts.cumsum(0) - counts)[local_row]
-            keep = rank < cap
-            local_row, col = local_row[keep], col[keep]
-    return queries[local_row], col
-
-
-def squared_distance(x: Tensor, y: Tensor, col: Tensor, row: Tensor) -> Tensor:
-    """:math:`\\sum_d (x_{col,d} - y_{row,d})^2` in the input dtype, per pair."""
-    return (x[col] - y[row]).pow(2).sum(1)
+            start = counts.cumsum(0) - counts
+            rank = torch.arange(local_row.numel(), device=x.device) - start.index_select(0, local_row)
+            kept = (rank < cap).nonzero().view(-1)
+            local_row, col = local_row.index_select(0, kept), col.index_select(0, kept)
+    row = queries.index_select(0, local_row)
+    return torch.stack([col, row] if source_first else [row, col])
