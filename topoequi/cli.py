@@ -13,11 +13,13 @@ import platform
 import sys
 
 TRAIN_TASKS: dict[str, str] = {
+    "lattice": "topoequi.train.lattice",
     "qm9": "topoequi.train.qm9",
 }
 """``topoequi train <task>``: task name -> module with ``add_arguments`` and ``run``."""
 
 COMMANDS: dict[str, str] = {
+    "reduce": "topoequi.lattice.cli_reduce",
     "evaluate": "topoequi.train.evaluate",
 }
 """Other sub-commands (``evaluate``, ``reduce``, ...): name -> module with ``add_arguments`` and ``run``."""

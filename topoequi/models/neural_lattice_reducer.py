@@ -29,8 +29,10 @@ available; this is our design, documented in full):
   ``classical_proposals=True`` the best single Gauss move and plain Babai rounding
   compete for each column too. Column lengths therefore never grow, and
   :meth:`NeuralLatticeReducer.reduce` returns the best basis seen (never worse than the input).
-* Training is self-supervised: the loss is the change of the log orthogonality
-  defect caused by the network's own moves, through straight-through rounding.
+* Training is self-supervised (no LLL labels): at every step, the decrease of the log
+  orthogonality defect that the network's own moves would cause (columns it would
+  lengthen count as unchanged, since they are rejected), as a fraction of the defect
+  left, through straight-through rounding; the trajectory itself is not differentiated.
 """
 from __future__ import annotations
 
@@ -129,8 +131,8 @@ class NeuralLatticeReducer(nn.Module):
     def forward(self, gram: Tensor, steps: int | None = None) -> dict[str, Tensor]:
         r"""Run ``steps`` steps on Gram matrices ``[B, n, n]`` (float64 recommended).
 
-        Returns a dict with ``loss`` (mean change of log defect due to the network's own
-        moves, summed over steps; differentiable), ``log_defect`` ``[steps + 1, B]`` along
+        Returns a dict with ``loss`` (relative change of the log defect due to the network's
+        own moves, summed over steps, batch mean; differentiable), ``log_defect`` ``[steps + 1, B]`` along
         the selected trajectory and ``unimodular`` ``[B, n, n]`` (integer-valued floats).
         """
         if gram.ndim != 3 or gram.shape[-1] != gram.shape[-2] or gram.shape[-1] < 2:
@@ -144,7 +146,8 @@ class NeuralLatticeReducer(nn.Module):
         for _ in range(steps):
             moves, selected = self.step(current)
             ratio = column_norms_after(current, moves) / torch.diagonal(current, dim1=-2, dim2=-1)
-            loss = loss + 0.5 * torch.log(ratio).sum(-1).mean()
+            change = 0.5 * torch.log(torch.clamp(ratio, max=1.0)).sum(-1)
+            loss = loss + (change / defects[-1].clamp_min(1e-3)).mean()
             u = u @ (selected + torch.eye(n, dtype=gram.dtype, device=gram.device))
             current = u.transpose(-1, -2) @ gram @ u
             defects.append(log_orthogonality_defect_from_gram(current))

@@ -1,0 +1,81 @@
+import csv
+
+import numpy as np
+import pytest
+
+from topoequi.cli import main
+from topoequi.lattice import (
+    integer_determinant,
+    is_lll_reduced,
+    log_orthogonality_defect,
+    scrambled_bases,
+    uniform_integer_bases,
+)
+from topoequi.typing import WITH_FPYLLL
+
+
+@pytest.fixture()
+def integer_bases(tmp_path):
+    b, _ = scrambled_bases(uniform_integer_bases(5, 5, low=-9, high=9, seed=0), depth=2, seed=1)
+    path = tmp_path / "bases.npy"
+    np.save(path, b)
+    return b, path
+
+
+@pytest.mark.parametrize("method", ["network", "lll", "lll+network"] + (["fpylll"] if WITH_FPYLLL else []))
+def test_reduce_npy_writes_exact_results(integer_bases, method):
+    b, path = integer_bases
+    assert main(["reduce", str(path), "--method", method]) == 0
+    red = np.load(path.with_name("bases.reduced.npy"))
+    u = np.load(path.with_name("bases.U.npy"))
+    assert red.dtype == np.int64 and u.dtype == np.int64
+    np.testing.assert_array_equal(red, b @ u)
+    assert [abs(d) for d in integer_determinant(u)] == [1] * 5
+    assert np.all(log_orthogonality_defect(red) <= log_orthogonality_defect(b))
+    if method in ("lll", "fpylll"):
+        assert all(is_lll_reduced(x, eta=0.51) for x in red)
+
+
+def test_reduce_txt_rows_convention(tmp_path):
+    rows = np.array([[1, 1, 1], [-1, 0, 2], [3, 5, 6]])  # basis vectors as rows
+    path = tmp_path / "basis.txt"
+    np.savetxt(path, rows, fmt="%d")
+    assert main(["reduce", str(path), "--rows", "--method", "lll", "--output", str(tmp_path / "out")]) == 0
+    red = np.loadtxt(tmp_path / "out.reduced.txt").astype(np.int64)
+    u = np.loadtxt(tmp_path / "out.U.txt").astype(np.int64)
+    np.testing.assert_array_equal(red, u @ rows)
+    assert abs(integer_determinant(u)) == 1
+    assert is_lll_reduced(red.T)
+
+
+def test_reduce_rejects_bad_files(tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="square"):
+        main(["reduce", str(bad)])
+    (tmp_path / "x.csv").write_text("1")
+    with pytest.raises(ValueError, match=".npy or .txt"):
+        main(["reduce", str(tmp_path / "x.csv")])
+    with pytest.raises(FileNotFoundError):
+        main(["reduce", str(tmp_path / "missing.npy")])
+
+
+def test_train_lattice_checkpoints_and_resume(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "lattice", "--dim", "3", "--iterations", "4", "--eval-every", "2", "--batch-size", "8",
+            "--valid-size", "8", "--hidden", "4", "--layers", "1", "--reduction-steps", "2", "--out", str(out)]
+    assert main(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "log.csv"]
+    rows = list(csv.DictReader((out / "log.csv").read_text().splitlines()))
+    assert [r["iteration"] for r in rows] == ["2", "4"]
+    args[args.index("4")] = "6"
+    assert main(args + ["--resume"]) == 0
+    rows = list(csv.DictReader((out / "log.csv").read_text().splitlines()))
+    assert [r["iteration"] for r in rows] == ["2", "4", "6"]
+    with pytest.raises(ValueError, match="another configuration"):
+        main(args + ["--resume", "--hidden", "5"])
+    b3, _ = scrambled_bases(uniform_integer_bases(3, 3, seed=2), seed=3)
+    np.save(tmp_path / "b3.npy", b3)
+    assert main(["reduce", str(tmp_path / "b3.npy"), "--checkpoint", str(out / "best.pt")]) == 0
+    u = np.load(tmp_path / "b3.U.npy")
+    assert [abs(d) for d in integer_determinant(u)] == [1] * 3
