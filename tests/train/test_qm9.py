@@ -60,7 +60,7 @@ def test_resume_after_interruption_is_exact(root, tmp_path):
     # evaluate reproduces the test MAE of best.pt exactly
     from topoequi.train.evaluate import evaluate_checkpoint
 
-    result = evaluate_checkpoint(str(tmp_path / "a" / "best.pt"), root=root, source="sample")
+    result = evaluate_checkpoint(str(tmp_path / "a" / "best.pt"), root=root)  # source from ckpt
     assert result["mae"] == straight["test_mae"] and result["unit"] == "meV"
     assert result["size"] == straight["test_size"] == 7  # 80 - 67 train - 6 valid
 

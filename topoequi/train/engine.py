@@ -124,6 +124,7 @@ class Trainer:
         self.history: list[dict] = []
         self.best = math.inf
         self.epoch = 0
+        self._tensorboard = None
 
     # ------------------------------------------------------------------ data
     def _train_loader(self, epoch: int):
@@ -169,7 +170,7 @@ class Trainer:
         """Run the remaining epochs; return the history (one dict per epoch)."""
         if resume:
             self.load(self.out_dir / "last.pt")
-        elif self.world.is_main and (self.out_dir / "last.pt").exists():
+        elif (self.out_dir / "last.pt").exists():
             raise FileExistsError(f"Trainer: {self.out_dir} already holds a run; pass resume=True "
                                   "(--resume) to continue it or choose another output folder")
         for epoch in range(self.epoch, self.config.epochs):
@@ -192,6 +193,9 @@ class Trainer:
                 callback(self, row)
         if self.world.is_main:
             plot_curves(self.history, self.out_dir / "curves.png", self.config.monitor)
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+            self._tensorboard = None
         return self.history
 
     def _train_epoch(self, epoch: int) -> float:
@@ -257,12 +261,14 @@ class Trainer:
         from topoequi.typing import WITH_TENSORBOARD
 
         if WITH_TENSORBOARD:
-            from torch.utils.tensorboard import SummaryWriter
+            if self._tensorboard is None:
+                from torch.utils.tensorboard import SummaryWriter
 
-            with SummaryWriter(str(self.out_dir / "tensorboard")) as writer:
-                for key, value in row.items():
-                    if key != "epoch":
-                        writer.add_scalar(key, value, row["epoch"])
+                self._tensorboard = SummaryWriter(str(self.out_dir / "tensorboard"))
+            for key, value in row.items():
+                if key != "epoch":
+                    self._tensorboard.add_scalar(key, value, row["epoch"])
+            self._tensorboard.flush()
 
 
 def _tiny_loader(dataset):

@@ -19,13 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("train", "valid", "test"), default="test")
     parser.add_argument("--target", default=None, help="fail unless the checkpoint is for this target")
     parser.add_argument("--model", default=None, help="fail unless the checkpoint is of this model")
-    parser.add_argument("--source", choices=("auto", "qm9pack", "sample"), default="auto")
+    parser.add_argument("--source", choices=("qm9pack", "sample"), default=None,
+                        help="data source (default: the one the checkpoint was trained on)")
     parser.add_argument("--root", default=None, help="dataset cache folder")
     parser.add_argument("--batch-size", type=int, default=64)
 
 
 def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = None,
-                        source: str = "auto", root: str | None = None,
+                        source: str | None = None, root: str | None = None,
                         batch_size: int = 64) -> dict:
     """Rebuild the checkpoint's model and data; return ``{"mae": ..., "unit": ..., ...}``."""
     from torch.utils.data import Subset
@@ -41,7 +42,8 @@ def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = 
                          "evaluate knows: qm9")
     args = argparse.Namespace(target=config["target"], model=config["model"],
                               hp=[f"{k}={v!r}" for k, v in config["hparams"].items()],
-                              split=config["split"], subset=config["subset"], source=source,
+                              split=config["split"], subset=config["subset"],
+                              source=source or config.get("source", "auto"),
                               root=root, no_progress=False)
     dataset, splits, _ = qm9.load_data(args)
     stats = qm9.TargetStats(**config["stats"])

@@ -208,7 +208,7 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
     dataset, split, stats = load_data(args)
     if world.size > 1 and world.is_main:
         torch.distributed.barrier()
-    run_identity = identity(args) | {"stats": vars(stats)}
+    run_identity = identity(args) | {"source": dataset.source, "stats": vars(stats)}
     if args.resume:  # refuse a checkpoint of another model or configuration before building
         load_checkpoint(os.path.join(args.out, "last.pt"), expected_config=run_identity)
     seed_everything(args.seed)
