@@ -57,3 +57,13 @@ def __getattr__(name):  # conversions import e3nn / escnn lazily
 
         return getattr(convert, name)
     raise AttributeError(f"module 'topoequi.symmetry' has no attribute {name!r}")
+
+from topoequi.symmetry.frames import FourierFrame, Frames
+from topoequi.symmetry.sampled_graph import (
+    GroupSampledGraph,
+    design_grid,
+    group_distance,
+    knn_group_edges,
+)
+
+__all__ += ["FourierFrame", "Frames", "GroupSampledGraph", "design_grid", "group_distance", "knn_group_edges"]
