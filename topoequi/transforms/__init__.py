@@ -1,7 +1,16 @@
 """PyG transforms: complexes from graphs and point clouds, sheaves on them."""
 from topoequi.transforms.clique_complex import CliqueComplex
+from topoequi.transforms.knn_graph import KNNGraph
 from topoequi.transforms.lattice_graph import LatticeGraph
 from topoequi.transforms.local_homology_sheaf import LocalHomologySheaf
+from topoequi.transforms.radius_graph import RadiusGraph
 from topoequi.transforms.rips_complex import RipsComplex
 
-__all__ = ["CliqueComplex", "LatticeGraph", "LocalHomologySheaf", "RipsComplex"]
+__all__ = [
+    "CliqueComplex",
+    "KNNGraph",
+    "LatticeGraph",
+    "LocalHomologySheaf",
+    "RadiusGraph",
+    "RipsComplex",
+]
