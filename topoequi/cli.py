@@ -15,6 +15,7 @@ import sys
 TRAIN_TASKS: dict[str, str] = {
     "lattice": "topoequi.train.lattice",
     "qm9": "topoequi.train.qm9",
+    "sheaf": "topoequi.train.sheaf",
 }
 """``topoequi train <task>``: task name -> module with ``add_arguments`` and ``run``."""
 

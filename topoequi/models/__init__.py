@@ -2,5 +2,6 @@
 from topoequi.models.dimenet import DimeNetPlusPlus, triplets
 from topoequi.models.neural_lattice_reducer import NeuralLatticeReducer
 from topoequi.models.schnet import SchNet
+from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
 
-__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "triplets"]
+__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "SheafNodeClassifier", "triplets"]

@@ -209,3 +209,41 @@ def rips_complex(pos: Tensor | np.ndarray, radius: float, max_dim: int = 2,
     weight = torch.from_numpy(np.linalg.norm(p[e[:, 0]] - p[e[:, 1]], axis=1)) if len(e) else torch.zeros(0)
     pos_t = pos if isinstance(pos, Tensor) else torch.as_tensor(p, dtype=torch.get_default_dtype())
     return _build(e, t, n, pos=pos_t, edge_weight=weight.to(torch.get_default_dtype()), **extra)
+
+
+def permute_complex(cx: SimplicialComplex, perm: Tensor) -> SimplicialComplex:
+    """Relabel the vertices: new vertex ``i`` is old vertex ``perm[i]``.
+
+    Simplices are re-sorted. Per-vertex tensors (first dimension ``num_nodes``)
+    are permuted; per-edge tensors (first dimension ``E``: ``edge_weight``,
+    ``edge_mask``, ``edge_dims``, ``restriction`` ...) follow their edges, and
+    ``restriction[e]`` swaps its two blocks where the edge's sorted order of
+    ends flips, so the sheaf is transported, not rebuilt.
+    """
+    n = cx.num_nodes
+    perm = torch.as_tensor(perm, dtype=torch.long)
+    if perm.shape != (n,) or not torch.equal(perm.sort().values, torch.arange(n)):
+        raise ValueError(f"perm must be a permutation of range({n})")
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(n)
+    e = inv[cx.edges].sort(dim=1).values
+    order = torch.argsort(e[:, 0] * max(n, 1) + e[:, 1])
+    t = inv[cx.triangles].sort(dim=1).values
+    t = t[torch.argsort((t[:, 0] * max(n, 1) + t[:, 1]) * max(n, 1) + t[:, 2])] if len(t) else t
+    flipped = inv[cx.edges[order, 0]] != e[order, 0]
+    num_e = cx.edges.size(0)
+    extra = {}
+    for key, value in cx.items():
+        if key in ("edges", "triangles", "edge_index", "num_nodes") or not isinstance(value, Tensor):
+            continue
+        if value.dim() and value.size(0) == n and key not in ("edge_weight",) and not key.startswith("edge_"):
+            extra[key] = value[perm]
+        elif value.dim() and value.size(0) == num_e:
+            moved = value[order]
+            if key == "restriction":
+                moved = moved.clone()
+                moved[flipped] = moved[flipped].flip(1)
+            extra[key] = moved
+        else:
+            extra[key] = value
+    return _build(e[order].numpy(), t.numpy(), n, **extra)

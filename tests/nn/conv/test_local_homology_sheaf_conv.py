@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from topoequi.nn.conv import LocalHomologySheafConv, NeuralSheafDiffusionConv
-from topoequi.topology import clique_complex, complex_from_simplices, sheaf_laplacian
+from topoequi.topology import clique_complex, permute_complex, sheaf_laplacian
 from topoequi.transforms import LocalHomologySheaf
 
 
@@ -16,18 +16,7 @@ def complex_with_sheaf(n=18, p=0.3, seed=0, d=3):
 
 
 def relabel(cx, perm):
-    """The complex with new vertex i = old perm[i]; restriction blocks follow their edges and ends."""
-    inv = torch.empty_like(perm)
-    inv[perm] = torch.arange(len(perm))
-    new = complex_from_simplices([tuple(inv[e].tolist()) for e in cx.edges] +
-                                 [tuple(inv[t].tolist()) for t in cx.triangles], cx.num_nodes)
-    old = {tuple(sorted(inv[e].tolist())): i for i, e in enumerate(cx.edges)}
-    idx = torch.tensor([old[tuple(e)] for e in new.edges.tolist()], dtype=torch.long)
-    flipped = inv[cx.edges[idx, 0]] != new.edges[:, 0]          # the old u is now the larger end
-    res = cx.restriction[idx].clone()
-    res[flipped] = res[flipped].flip(1)
-    new.restriction = res
-    return new
+    return permute_complex(cx, perm)
 
 
 def test_update_rule_is_x_minus_laplacian():
