@@ -61,3 +61,12 @@ def test_lll_rejects_bad_input():
         lll_reduce(np.array([[1, 2], [2, 4]]))
     with pytest.raises(ValueError, match="square"):
         lll_reduce(np.ones((2, 3)))
+
+
+def test_huge_integer_entries_stay_exact():
+    b = np.array([[2**80, 3 * 2**80 + 5], [7, 2**70]], dtype=object)  # beyond int64 and float precision
+    red, u = lll_reduce(b)
+    # b_1 - 3 b_0 = (5, 2**70 - 21), exactly
+    assert red.dtype == object and red[:, 0].tolist() == [5, 2**70 - 21] and red[:, 1].tolist() == [2**80, 7]
+    assert u.tolist() == [[-3, 1], [1, 0]]
+    assert same_lattice(b, red) and is_lll_reduced(red)

@@ -103,6 +103,14 @@ def test_reduce_never_increases_the_defect_of_reduced_bases():
     np.testing.assert_array_equal(red, eye)
 
 
+def test_reduce_keeps_huge_integers_exact():
+    b = np.array([[2**80, 3 * 2**80 + 5], [7, 2**70]], dtype=object)
+    red, u = NeuralLatticeReducer().reduce(b)
+    assert u.tolist() == [[1, -3], [0, 1]]  # b_1 <- b_1 - 3 b_0
+    assert red[:, 1].tolist() == [5, 2**70 - 21] and red[:, 0].tolist() == [2**80, 7]
+    assert same_lattice(b, red)
+
+
 def test_classical_proposals_reach_lll_quality_on_small_lattices():
     b = scrambled_bases(gaussian_bases(64, 4, seed=5), seed=6)[0]
     model = NeuralLatticeReducer(steps=10)  # untrained network + classical proposals

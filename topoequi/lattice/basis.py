@@ -31,14 +31,21 @@ def _as_numpy(basis, name: str) -> np.ndarray:
             basis = np.asarray(basis)
         except Exception as exc:
             raise TypeError(f"{name} must be an array of numbers, got {type(basis).__name__}") from exc
-    if basis.dtype == object or not (np.issubdtype(basis.dtype, np.integer)
-                                     or np.issubdtype(basis.dtype, np.floating)):
+    if basis.dtype == object:
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in basis.ravel()):
+            raise TypeError(f"{name}: an object array must hold Python integers only")
+        return basis
+    if not (np.issubdtype(basis.dtype, np.integer) or np.issubdtype(basis.dtype, np.floating)):
         raise TypeError(f"{name} must hold integers or floats, got dtype {basis.dtype}")
     return basis
 
 
 def check_basis(basis, name: str = "basis", max_condition: float = MAX_CONDITION) -> np.ndarray:
     """Validate one basis ``[n, n]`` or a batch ``[..., n, n]`` and return it as a NumPy array.
+
+    Integer bases may be ``int64`` or ``object`` arrays of Python integers (any size;
+    the conditioning test and the float parts of the algorithms use float64, so entries
+    must stay below ~1e150).
 
     Raises:
         TypeError: not numeric.

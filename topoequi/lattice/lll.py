@@ -144,7 +144,8 @@ def lll_reduce(bases, delta: float = 0.99, max_rounds: int = 100) -> tuple[np.nd
         if sw.any():
             _swap(r, u, idx[sw], kk[sw])
             k[idx[sw]] = np.maximum(kk[sw] - 1, 1)
-    reduced = integer_matmul(b0, u) if np.issubdtype(b0.dtype, np.integer) else f0 @ u.astype(np.float64)
+    exact = np.issubdtype(b0.dtype, np.integer) or b0.dtype == object
+    reduced = integer_matmul(b0, u) if exact else f0 @ u.astype(np.float64)
     return (reduced[0], u[0]) if single else (reduced, u)
 
 
@@ -174,7 +175,7 @@ def is_lll_reduced(basis, delta: float = 0.99, eta: float = 0.5, tol: float = 1e
     if arr.ndim != 2:
         raise ValueError(f"is_lll_reduced checks one basis [n, n], got shape {arr.shape}")
     n = arr.shape[0]
-    if np.issubdtype(arr.dtype, np.integer):
+    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == object:
         mu, norms = _exact_gram_schmidt(arr)
         d, e = Fraction(delta), Fraction(eta)
         size_ok = all(abs(mu[i][j]) <= e for i in range(n) for j in range(i))
