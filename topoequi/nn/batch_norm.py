@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from topoequi.nn.linear import irrep_indices
+from topoequi.nn.linear import split_entries
 from topoequi.symmetry import Rep
 
 
@@ -35,32 +35,22 @@ class EquivariantBatchNorm(nn.Module):
             raise ValueError("EquivariantBatchNorm: rep must be in the irreps basis (no change of basis)")
         self.in_rep = self.out_rep = rep
         self.momentum, self.eps = momentum, eps
-        trivial = rep.group.trivial_irrep
-        index = irrep_indices(rep)
-        scalars = index.get(trivial, torch.zeros(0, 1, dtype=torch.long)).flatten()
-        # copy id of every non-invariant feature, to average squared norms per copy
-        copy_of = torch.full((rep.dim,), -1, dtype=torch.long)
-        n = 0
-        for psi, idx in index.items():
-            if psi != trivial:
-                for row in idx:
-                    copy_of[row] = n
-                    n += 1
-        vector_index = (copy_of >= 0).nonzero().flatten()
-        self.register_buffer("scalar_index", scalars, persistent=False)
-        self.register_buffer("vector_index", vector_index, persistent=False)
-        self.register_buffer("copy_of", copy_of[vector_index], persistent=False)
-        counts = torch.bincount(copy_of[vector_index], minlength=n).clamp_min(1)
-        self.register_buffer("copy_dim", counts.to(torch.get_default_dtype()), persistent=False)
-        self.scalar_bn = nn.BatchNorm1d(len(scalars), momentum=momentum, eps=eps) if len(scalars) else None
-        self.weight = nn.Parameter(torch.ones(n))
-        self.register_buffer("running_sq", torch.ones(n))
+        self.trivial = rep.group.trivial_irrep
+        n_scalar = sum(m for psi, _, m in rep.entries() if psi == self.trivial)
+        n_vector = sum(m for psi, _, m in rep.entries() if psi != self.trivial)
+        self.scalar_weight = nn.Parameter(torch.ones(n_scalar))
+        self.scalar_bias = nn.Parameter(torch.zeros(n_scalar))
+        self.vector_weight = nn.Parameter(torch.ones(n_vector))
+        self.register_buffer("running_mean", torch.zeros(n_scalar))
+        self.register_buffer("running_var", torch.ones(n_scalar))
+        self.register_buffer("running_sq", torch.ones(n_vector))
 
     def reset_parameters(self) -> None:
-        nn.init.ones_(self.weight)
+        for p, value in ((self.scalar_weight, 1.0), (self.scalar_bias, 0.0), (self.vector_weight, 1.0)):
+            nn.init.constant_(p, value)
+        self.running_mean.zero_()
+        self.running_var.fill_(1.0)
         self.running_sq.fill_(1.0)
-        if self.scalar_bn is not None:
-            self.scalar_bn.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "EquivariantBatchNorm: x")
@@ -68,18 +58,23 @@ class EquivariantBatchNorm(nn.Module):
             raise ValueError(f"EquivariantBatchNorm: x must be [N, {self.in_rep.dim}], got {list(x.shape)}")
         if x.shape[0] == 0:
             return x
-        out = x.clone()
-        if self.scalar_bn is not None and (x.shape[0] > 1 or not self.training):
-            out[:, self.scalar_index] = self.scalar_bn(x[:, self.scalar_index])
-        if len(self.vector_index):
-            v = x[:, self.vector_index]
-            if self.training:
-                sq = torch.zeros_like(self.running_sq, dtype=x.dtype).index_add(0, self.copy_of, (v * v).mean(0))
-                sq = sq / self.copy_dim.to(x.dtype)
+        use_batch = self.training and x.shape[0] > 1
+        pieces, s, v = [], 0, 0
+        for (psi, _, m), vec in zip(self.in_rep.entries(), split_entries(x, self.in_rep)):
+            if psi == self.trivial:
+                pieces.append(nn.functional.batch_norm(
+                    vec.flatten(-2), self.running_mean[s:s + m], self.running_var[s:s + m],
+                    self.scalar_weight[s:s + m].to(x.dtype), self.scalar_bias[s:s + m].to(x.dtype),
+                    use_batch, self.momentum, self.eps))
+                s += m
+                continue
+            if use_batch:
+                sq = (vec * vec).mean(dim=(0, 2))
                 with torch.no_grad():
-                    self.running_sq.lerp_(sq.detach().to(self.running_sq.dtype), self.momentum)
+                    self.running_sq[v:v + m].lerp_(sq.detach().to(self.running_sq.dtype), self.momentum)
             else:
-                sq = self.running_sq.to(x.dtype)
-            scale = self.weight.to(x.dtype) / torch.sqrt(sq + self.eps)
-            out[:, self.vector_index] = v * scale[self.copy_of]
-        return out
+                sq = self.running_sq[v:v + m].to(x.dtype)
+            scale = self.vector_weight[v:v + m].to(x.dtype) / torch.sqrt(sq + self.eps)
+            pieces.append((vec * scale[:, None]).flatten(-2))
+            v += m
+        return torch.cat(pieces, -1)

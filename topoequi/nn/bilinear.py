@@ -49,25 +49,21 @@ class EquivariantBilinear(nn.Module):
         for psi, m in out_rep.irreps:
             out_entries.setdefault(psi, []).append((start, m))
             start += psi.dim * m
-        self.outputs = []  # (psi_c, [(a_slice, m_a, d_a, b_slice, m_b, d_b, cg_buffer_name)], out positions)
+        self.outputs = []  # (psi_c, [(left entry, right entry, cg buffer name)])
         self.weights = nn.ParameterList()
         n_cg = 0
         order = []
         for psi_c, entries in out_entries.items():
             paths, width = [], 0
-            a0 = 0
-            for psi_a, m_a in left_rep.irreps:
-                b0 = 0
-                for psi_b, m_b in right_rep.irreps:
+            for i, (psi_a, m_a) in enumerate(left_rep.irreps):
+                for j, (psi_b, m_b) in enumerate(right_rep.irreps):
                     cg = clebsch_gordan(psi_a, psi_b, psi_c)
                     if cg.shape[0]:
                         name = f"cg_{n_cg}"
                         self.register_buffer(name, cg, persistent=False)  # float64, cast at use
                         n_cg += 1
-                        paths.append((a0, m_a, psi_a.dim, b0, m_b, psi_b.dim, name))
+                        paths.append((i, j, name))
                         width += m_a * m_b * cg.shape[0]
-                    b0 += m_b * psi_b.dim
-                a0 += m_a * psi_a.dim
             if not paths:
                 continue
             m_out = sum(m for _, m in entries)
@@ -86,13 +82,16 @@ class EquivariantBilinear(nn.Module):
 
     def forward(self, a: Tensor) -> Tensor:
         n = a.shape[0]
+        rows = a.split([psi.dim * m for psi, m in self.left_rep.irreps], dim=1)
+        blocks = [r.split([psi.dim * m for psi, m in self.right_rep.irreps], dim=2) for r in rows]
         pieces = []
         for (psi_c, paths), w in zip(self.outputs, self.weights):
             feats = []
-            for a0, m_a, d_a, b0, m_b, d_b, name in paths:
-                block = a[:, a0:a0 + m_a * d_a, b0:b0 + m_b * d_b].reshape(n, m_a, d_a, m_b, d_b)
+            for i, j, name in paths:
+                (psi_a, m_a), (psi_b, m_b) = self.left_rep.irreps[i], self.right_rep.irreps[j]
+                block = blocks[i][j].reshape(n, m_a, psi_a.dim, m_b, psi_b.dim)
                 cg = getattr(self, name).to(a.dtype)
-                if d_a == d_b == psi_c.dim == 1:
+                if psi_a.dim == psi_b.dim == psi_c.dim == 1:
                     feats.append(block.reshape(n, m_a * m_b, 1) * cg.reshape(1, 1, 1))
                 else:
                     t = torch.einsum("nuavb,kcab->nuvkc", block, cg)

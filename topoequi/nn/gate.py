@@ -1,4 +1,4 @@
-"""Gated nonlinearity: scalars through an activation, every other irrep scaled by a learned gate."""
+"""Gated and norm nonlinearities: scalars through an activation, other irreps rescaled by invariants."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,8 +6,13 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from topoequi.nn.linear import irrep_indices
+from topoequi.nn.linear import split_entries
 from topoequi.symmetry import Rep
+
+
+def _check_irreps_basis(rep: Rep, name: str) -> None:
+    if rep.change_of_basis is not None:
+        raise ValueError(f"{name}: rep must be in the irreps basis (no change of basis)")
 
 
 class GatedNonlinearity(nn.Module):
@@ -32,32 +37,26 @@ class GatedNonlinearity(nn.Module):
     def __init__(self, rep: Rep, activation: Callable[[Tensor], Tensor] = nn.functional.silu,
                  gate: Callable[[Tensor], Tensor] = torch.sigmoid):
         super().__init__()
-        if rep.change_of_basis is not None:
-            raise ValueError("GatedNonlinearity: rep must be in the irreps basis (no change of basis)")
+        _check_irreps_basis(rep, "GatedNonlinearity")
         self.out_rep = rep
-        trivial = rep.group.trivial_irrep
-        index = irrep_indices(rep)
-        self.num_gates = sum(len(idx) for psi, idx in index.items() if psi != trivial)
+        self.trivial = rep.group.trivial_irrep
+        self.num_gates = sum(m for psi, _, m in rep.entries() if psi != self.trivial)
+        self.gate_sizes = [m for psi, _, m in rep.entries() if psi != self.trivial]
         self.in_rep = rep + rep.group.trivial_rep(self.num_gates)
         self.activation, self.gate = activation, gate
-        scalar = torch.zeros(rep.dim, dtype=torch.bool)
-        if trivial in index:
-            scalar[index[trivial].flatten()] = True
-        gate_of = torch.full((rep.dim,), -1, dtype=torch.long)
-        copy = 0
-        for psi, idx in index.items():
-            if psi != trivial:
-                for row in idx:
-                    gate_of[row] = rep.dim + copy
-                    copy += 1
-        self.register_buffer("scalar", scalar, persistent=False)
-        self.register_buffer("gate_of", gate_of.clamp_min(0), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "GatedNonlinearity: x")
-        features = x[..., : self.out_rep.dim]
-        gates = self.gate(x[..., self.gate_of])
-        return torch.where(self.scalar, self.activation(features), features * gates)
+        features, gates = x.split([self.out_rep.dim, self.num_gates], dim=-1)
+        gates = self.gate(gates).split(self.gate_sizes, dim=-1)
+        pieces, g = [], 0
+        for (psi, _, m), v in zip(self.out_rep.entries(), split_entries(features, self.out_rep)):
+            if psi == self.trivial:
+                pieces.append(self.activation(v.flatten(-2)))
+            else:
+                pieces.append((v * gates[g][..., None]).flatten(-2))
+                g += 1
+        return torch.cat(pieces, -1)
 
 
 class NormNonlinearity(nn.Module):
@@ -83,29 +82,21 @@ class NormNonlinearity(nn.Module):
     def __init__(self, rep: Rep, activation: Callable[[Tensor], Tensor] = nn.functional.silu,
                  eps: float = 1e-3):
         super().__init__()
-        if rep.change_of_basis is not None:
-            raise ValueError("NormNonlinearity: rep must be in the irreps basis (no change of basis)")
+        _check_irreps_basis(rep, "NormNonlinearity")
         self.in_rep = self.out_rep = rep
+        self.trivial = rep.group.trivial_irrep
         self.activation, self.eps = activation, eps
-        trivial = rep.group.trivial_irrep
-        blocks = [(psi.dim, idx) for psi, idx in irrep_indices(rep).items() if psi != trivial]
-        self.dims = [d for d, _ in blocks]
-        for k, (_, idx) in enumerate(blocks):
-            self.register_buffer(f"index_{k}", idx, persistent=False)
-        self.register_buffer("scalar_index", irrep_indices(rep).get(trivial, torch.zeros(0, 1, dtype=torch.long))
-                             .flatten(), persistent=False)
-        self.bias = nn.Parameter(torch.zeros(sum(len(idx) for _, idx in blocks)))
+        self.bias = nn.Parameter(torch.zeros(sum(m for psi, _, m in rep.entries() if psi != self.trivial)))
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "NormNonlinearity: x")
-        out = x.clone()
-        out[..., self.scalar_index] = self.activation(x[..., self.scalar_index])
-        start = 0
-        for k in range(len(self.dims)):
-            idx = getattr(self, f"index_{k}")
-            v = x[..., idx]  # [..., copies, d]
+        pieces, b = [], 0
+        for (psi, _, m), v in zip(self.out_rep.entries(), split_entries(x, self.out_rep)):
+            if psi == self.trivial:
+                pieces.append(self.activation(v.flatten(-2)))
+                continue
             norm = torch.sqrt((v * v).sum(-1, keepdim=True) + self.eps**2) - self.eps
-            b = self.bias[start:start + len(idx)].to(x.dtype)[:, None]
-            out[..., idx] = torch.sigmoid(norm - b) * v
-            start += len(idx)
-        return out
+            scale = torch.sigmoid(norm - self.bias[b:b + m].to(x.dtype)[:, None])
+            pieces.append((scale * v).flatten(-2))
+            b += m
+        return torch.cat(pieces, -1)

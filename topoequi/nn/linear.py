@@ -6,14 +6,17 @@ import math
 import torch
 from torch import Tensor, nn
 
-from topoequi.symmetry import Irrep, Rep, endomorphism_basis
+from topoequi.symmetry import Rep, endomorphism_basis
 
 
-def irrep_indices(rep: Rep) -> dict[Irrep, Tensor]:
-    """For each irrep of ``rep``, the feature indices of all its copies, ``[copies, dim]``
-    (positions in the irreps basis)."""
-    return {psi: torch.tensor([[s + k for k in range(psi.dim)] for s in starts], dtype=torch.long)
-            for psi, starts in rep.copy_offsets().items()}
+def split_entries(x: Tensor, rep: Rep) -> list[Tensor]:
+    """Features ``[..., rep.dim]`` (irreps basis) as one view ``[..., mult, dim]`` per entry of ``rep``.
+
+    One ``split`` for all entries: its backward is a single concatenation, where
+    separate slices would each allocate a full-size gradient.
+    """
+    pieces = x.split([psi.dim * m for psi, _, m in rep.entries()], dim=-1)
+    return [p.unflatten(-1, (m, psi.dim)) for p, (psi, _, m) in zip(pieces, rep.entries())]
 
 
 class EquivariantLinear(nn.Module):
@@ -27,7 +30,9 @@ class EquivariantLinear(nn.Module):
         y_{\psi, o} = \sum_t E_t \sum_i W^{(t)}_{io}\, x_{\psi, i},
 
     plus a bias on the invariant (trivial) outputs. Every equivariant linear map
-    has this form (Schur's lemma).
+    has this form (Schur's lemma). The blocks :math:`W^{(t)} \otimes E_t` are
+    assembled into one dense matrix (changes of basis folded in), so the layer
+    runs as a single matrix product.
 
     Args:
         in_rep (Rep): representation of the input features.
@@ -44,51 +49,83 @@ class EquivariantLinear(nn.Module):
         if in_rep.group != out_rep.group:
             raise ValueError(f"EquivariantLinear: in_rep is of {in_rep.group}, out_rep of {out_rep.group}")
         self.in_rep, self.out_rep = in_rep, out_rep
-        ins, outs = irrep_indices(in_rep), irrep_indices(out_rep)
-        self.paths = [psi for psi in outs if psi in ins]
-        self.weights = nn.ParameterList()
-        order = []
-        for k, psi in enumerate(self.paths):
-            self.register_buffer(f"in_index_{k}", ins[psi], persistent=False)
-            self.register_buffer(f"ends_{k}", endomorphism_basis(psi)[1:],
-                                 persistent=False)
-            self.weights.append(nn.Parameter(torch.empty(psi.type_dim, len(ins[psi]), len(outs[psi]))))
-            order.append(outs[psi].flatten())
-        missing = [outs[psi].flatten() for psi in outs if psi not in ins]
-        # output columns: the paths' results, then zeros for irreps no input can reach
-        produced = torch.cat(order + missing) if order or missing else torch.zeros(0, dtype=torch.long)
-        self.num_missing = sum(m.numel() for m in missing)
-        self.register_buffer("out_perm", torch.argsort(produced), persistent=False)
-        num_bias = out_rep.num_invariants if bias else 0
-        self.bias = nn.Parameter(torch.zeros(num_bias)) if num_bias else None
-        if self.bias is not None:
-            self.register_buffer("bias_index", irrep_indices(out_rep)[out_rep.group.trivial_irrep].flatten(),
-                                 persistent=False)
+        trivial = out_rep.group.trivial_irrep
+        self.weights = nn.ParameterDict()
+        self.biases = nn.ParameterDict()
+        self.plan = []  # per output entry: (psi, mult, [(weight key, input entry, in mult)], bias key)
+        for o, (psi, _, m_out) in enumerate(out_rep.entries()):
+            sources = []
+            for i, (phi, _, m_in) in enumerate(in_rep.entries()):
+                if phi == psi:
+                    key = f"{o}_{i}"
+                    self.weights[key] = nn.Parameter(torch.empty(psi.type_dim, m_in, m_out))
+                    sources.append((key, i, m_in))
+            bias_key = None
+            if bias and psi == trivial:
+                bias_key = str(o)
+                self.biases[bias_key] = nn.Parameter(torch.zeros(m_out))
+            self.plan.append((psi, m_out, sources, bias_key))
+        for psi in {psi for psi, _, _, _ in self.plan}:
+            if psi.type_dim > 1:
+                self.register_buffer(f"ends_{self._psi_key(psi)}", endomorphism_basis(psi)[1:], persistent=False)
         self.reset_parameters()
 
+    @staticmethod
+    def _psi_key(psi) -> str:
+        return "_".join(str(i) for i in psi.id)
+
     def reset_parameters(self) -> None:
-        for w in self.weights:
-            nn.init.normal_(w, std=1.0 / math.sqrt(w.shape[0] * w.shape[1]))
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        for psi, _, sources, _ in self.plan:
+            fan_in = sum(m for _, _, m in sources) * psi.type_dim
+            for key, _, _ in sources:
+                nn.init.normal_(self.weights[key], std=1.0 / math.sqrt(fan_in))
+        for b in self.biases.values():
+            nn.init.zeros_(b)
+
+    def matrix(self, dtype: torch.dtype = torch.float64, device: torch.device | None = None) -> Tensor:
+        """The map as one dense ``[in_rep.dim, out_rep.dim]`` matrix (``y = x @ M + b``), changes of
+        basis included; built from the equivariant parameters, so it is exactly equivariant."""
+        ins = self.in_rep.entries()
+        columns = []
+        for psi, m_out, sources, _ in self.plan:
+            ends = [None] + list(getattr(self, f"ends_{self._psi_key(psi)}", ()))
+            by_entry = {i: key for key, i, _ in sources}
+            rows = []
+            for i, (phi, _, m_in) in enumerate(ins):
+                if i not in by_entry:
+                    rows.append(torch.zeros(phi.dim * m_in, psi.dim * m_out, dtype=dtype, device=device))
+                    continue
+                w = self.weights[by_entry[i]].to(dtype=dtype, device=device)
+                block = torch.kron(w[0], torch.eye(psi.dim, dtype=dtype, device=device))
+                for t in range(1, len(ends)):
+                    block = block + torch.kron(w[t], ends[t].to(dtype).T.contiguous())
+                rows.append(block)
+            columns.append(torch.cat(rows, 0) if rows else torch.zeros(0, psi.dim * m_out, dtype=dtype, device=device))
+        m = torch.cat(columns, 1) if columns else torch.zeros(self.in_rep.dim, 0, dtype=dtype, device=device)
+        if self.in_rep.change_of_basis is not None:
+            m = self.in_rep.change_of_basis.to(m) @ m
+        if self.out_rep.change_of_basis is not None:
+            m = m @ self.out_rep.change_of_basis.to(m).T
+        return m
+
+    def bias_vector(self, dtype: torch.dtype = torch.float64, device: torch.device | None = None) -> Tensor | None:
+        """The bias as a ``[out_rep.dim]`` vector (``None`` without bias)."""
+        if not len(self.biases):
+            return None
+        pieces = []
+        for psi, m_out, _, bias_key in self.plan:
+            if bias_key is None:
+                pieces.append(torch.zeros(psi.dim * m_out, dtype=dtype, device=device))
+            else:
+                pieces.append(self.biases[bias_key].to(dtype=dtype, device=device))
+        b = torch.cat(pieces)
+        if self.out_rep.change_of_basis is not None:
+            b = self.out_rep.change_of_basis.to(b) @ b
+        return b
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "EquivariantLinear: x")
-        x = self.in_rep.to_irreps_basis(x)
-        pieces = []
-        for k, psi in enumerate(self.paths):
-            xs = x[..., getattr(self, f"in_index_{k}")]  # [..., m_in, d]
-            w = self.weights[k]
-            y = torch.einsum("...id,io->...od", xs, w[0])
-            for t, e in enumerate(getattr(self, f"ends_{k}")):
-                y = y + torch.einsum("...id,io,ed->...oe", xs, w[t + 1], e.to(x.dtype))
-            pieces.append(y.flatten(-2))
-        if self.num_missing:
-            pieces.append(x.new_zeros(*x.shape[:-1], self.num_missing))
-        out = torch.cat(pieces, -1)[..., self.out_perm] if pieces else x.new_zeros(*x.shape[:-1], 0)
-        if self.bias is not None:
-            out = out.index_add(-1, self.bias_index, self.bias.to(out.dtype).expand(*out.shape[:-1], -1))
-        return self.out_rep.from_irreps_basis(out)
+        return nn.functional.linear(x, self.matrix(x.dtype, x.device).T, self.bias_vector(x.dtype, x.device))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_rep} -> {self.out_rep})"

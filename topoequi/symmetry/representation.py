@@ -71,6 +71,14 @@ class Rep:
                 start += psi.dim
         return out
 
+    def entries(self) -> list[tuple[Irrep, int, int]]:
+        """``(irrep, start, multiplicity)`` of every entry, in feature order (irreps basis)."""
+        out, start = [], 0
+        for psi, mult in self.irreps:
+            out.append((psi, start, mult))
+            start += psi.dim * mult
+        return out
+
     def change_of_basis_or_eye(self) -> Tensor:
         return self.change_of_basis if self.change_of_basis is not None else torch.eye(self.dim, dtype=torch.float64)
 

@@ -52,13 +52,15 @@ class ImplicitSteerableConv(SteerableMessagePassing):
             kernel is band-limited to it. (default: ``2``)
         num_radial (int, optional): learnable Gaussian shells. (default: ``8``)
         channels (int, optional): invariant channels of the MLP's hidden layers
-            (half as many copies of each other irrep). (default: ``16``)
+            (half as many copies of each other irrep). (default: ``8``)
         hidden_rep (Rep, optional): hidden representation of the MLP, overriding
             ``channels``. (default: ``None``)
         num_layers (int, optional): linear layers of the kernel MLP, the last
             one included. (default: ``3``)
         nonlinearity (str or callable, optional): of the MLP. (default: ``"gate"``)
-        batch_norm (bool, optional): equivariant batch norm in the MLP. (default: ``True``)
+        batch_norm (bool, optional): equivariant batch norm in the MLP, as in the
+            paper; off by default: its inputs are bounded and it costs about as much
+            as the rest of the MLP on the edges. (default: ``False``)
         aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
         bias (bool, optional): bias on the invariant outputs. (default: ``True``)
         fused (bool, optional): see :class:`SteerableMessagePassing`. (default: ``True``)
@@ -70,9 +72,9 @@ class ImplicitSteerableConv(SteerableMessagePassing):
     """
 
     def __init__(self, in_rep: Rep, out_rep: Rep, edge_rep: Rep | None = None, cutoff: float = 5.0,
-                 max_frequency: int = 2, num_radial: int = 8, channels: int = 16, hidden_rep: Rep | None = None,
+                 max_frequency: int = 2, num_radial: int = 8, channels: int = 8, hidden_rep: Rep | None = None,
                  num_layers: int = 3, nonlinearity: str | Callable[[Rep], nn.Module] = "gate",
-                 batch_norm: bool = True, aggr: str = "add", bias: bool = True, fused: bool = True):
+                 batch_norm: bool = False, aggr: str = "add", bias: bool = True, fused: bool = True):
         group = in_rep.group
         if num_layers < 2:
             raise ValueError(f"ImplicitSteerableConv: num_layers must be >= 2, got {num_layers}")
