@@ -8,13 +8,15 @@ from topoequi.nn.conv import (
     NeuralSheafDiffusionConv,
     SteerableConv,
 )
+from topoequi.nn.fourier_nonlinearity import FourierNonlinearity
 from topoequi.nn.gate import GatedNonlinearity, NormNonlinearity
 from topoequi.nn.linear import EquivariantLinear
 from topoequi.nn.mlp import EquivariantMLP
 from topoequi.nn.radial import GaussianRadialBasis
 
 __all__ = [
-    "EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "GatedNonlinearity",
+    "EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "FourierNonlinearity",
+    "GatedNonlinearity",
     "GaussianRadialBasis", "ImplicitSteerableConv", "LocalHomologySheafAttention", "LocalHomologySheafConv",
     "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv",
 ]
