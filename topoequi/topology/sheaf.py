@@ -54,6 +54,7 @@ always report the exact, untruncated dimensions.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,6 +242,7 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
         e_valid = (cols[None, :] <= edge_dims[:, 2:3])
         e_birth[e_valid] = tri_birth[inc_t[e_birth_cols]][e_valid]
 
+        @functools.cache
         def edge_basis(e: int) -> tuple[np.ndarray, np.ndarray]:
             """Triangles at e and the [t_e, min(t_e - 1, d)] standard-orientation basis."""
             sl = slice(e_start[e], e_start[e] + t_edge[e])
@@ -371,7 +373,8 @@ def soft_presence(birth: Tensor, mask: Tensor, edge_weight: Tensor, scale: Tenso
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature!r}")
-    b = edge_weight[birth.clamp(min=0)]
+    padded = torch.cat([edge_weight, edge_weight.new_zeros(1)])     # index -1 reads the 0 appended
+    b = padded[birth]
     alpha = torch.sigmoid((scale - b) / temperature)
     alpha = torch.where(birth >= 0, alpha, torch.ones_like(alpha))
     return alpha * mask.to(alpha.dtype)

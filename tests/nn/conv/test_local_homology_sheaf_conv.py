@@ -116,3 +116,12 @@ def test_bad_input():
         LocalHomologySheafConv(0, 3)
     with pytest.raises(ValueError, match="NeuralSheafDiffusionConv: maps"):
         NeuralSheafDiffusionConv(2, 2, maps="general")
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_graph_without_edges_is_left_unchanged(persistent):
+    cx = LocalHomologySheaf(stalk_width=2)(clique_complex(torch.zeros(2, 0, dtype=torch.long), 4))
+    assert cx.vertex_dims.tolist() == [[1, 0, 0]] * 4          # isolated vertices: H_0 = R
+    conv = LocalHomologySheafConv(3, 2, persistent=persistent)
+    x = torch.randn(4, 2, 3)
+    assert torch.equal(conv(x, cx.edges, cx.restriction, cx.triangles), x)
