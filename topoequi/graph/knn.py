@@ -107,6 +107,7 @@ def knn_graph(
                 flow == "source_to_target")
 
 
+@torch.no_grad()
 def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
          batch_y: Tensor | None, cosine: bool, batch_size: int | None,
          ignore_self: bool, source_first: bool) -> Tensor:
@@ -142,10 +143,16 @@ def _knn(fn: str, x: Tensor, y: Tensor, k: int, batch_x: Tensor | None,
         return _assemble(found, y.size(0), source_first, empty)
     found = []
     radius = _initial_radius(x, segments, k)
-    while pending.numel() > 0:  # ends: beyond the diameter every point of an example is inside
-        grid = CellGrid(x, y, segments, radius)
-        limit = torch.tensor(radius * radius, dtype=x.dtype, device=x.device)
-        done, pending = _search(grid, pending, distance, limit, k, reachable, ignore_self)
+    lo = torch.minimum(x.min(0).values, y.min(0).values).double()
+    diameter = float((torch.maximum(x.max(0).values, y.max(0).values).double() - lo).norm())
+    while pending.numel() > 0:
+        if radius > 2.0 * diameter:  # every point is a candidate anyway: take them all
+            done, pending = _search(AllPairs(x, segments), pending, distance, None, k, reachable,
+                                    ignore_self)
+        else:
+            grid = CellGrid(x, y, segments, radius)
+            limit = torch.tensor(radius * radius, dtype=x.dtype, device=x.device)
+            done, pending = _search(grid, pending, distance, limit, k, reachable, ignore_self)
         found += done
         radius *= 2.0
     return _assemble(found, y.size(0), source_first, empty)

@@ -98,6 +98,7 @@ def radius_graph(
                    flow == "source_to_target")
 
 
+@torch.no_grad()
 def _radius(fn: str, x: Tensor, y: Tensor, r: float, batch_x: Tensor | None,
             batch_y: Tensor | None, max_num_neighbors: int | None,
             batch_size: int | None, ignore_self: bool, source_first: bool) -> Tensor:
