@@ -90,6 +90,7 @@ def test_batches_stack_gram_matrices():
 @pytest.mark.parametrize("basis, match", [
     (torch.ones(2, 3), "shape"),
     (torch.tensor([[1.0, 2.0], [2.0, 4.0]]), "singular"),
+    (torch.tensor([[1.0, 1.0], [1.0, 1.0 + 1e-14]], dtype=torch.float64), "nearly singular"),
     (torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), "non-finite"),
 ])
 def test_bad_input(basis, match):

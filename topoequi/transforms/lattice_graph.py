@@ -6,6 +6,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
+from topoequi.lattice.basis import check_basis
 from topoequi.lattice.moves import (
     column_norms_after,
     norm_order_mask,
@@ -92,11 +93,8 @@ class LatticeGraph(BaseTransform):
             raise TypeError("LatticeGraph expects data.basis, a [n, n] tensor with basis vectors as columns")
         if basis.ndim != 2 or basis.shape[0] != basis.shape[1] or basis.shape[0] < 2:
             raise ValueError(f"LatticeGraph expects data.basis of shape [n, n] with n >= 2, got {tuple(basis.shape)}")
-        if basis.is_floating_point() and not torch.isfinite(basis).all():
-            raise ValueError("LatticeGraph: data.basis has non-finite entries")
+        check_basis(basis, "LatticeGraph: data.basis")
         gram = gram_of(basis)
-        if torch.linalg.matrix_rank(basis.to(torch.float64)) < basis.shape[0]:
-            raise ValueError("LatticeGraph: data.basis is singular")
         n = basis.shape[0]
         feats = lattice_graph_features(gram[None])
         off = ~torch.eye(n, dtype=torch.bool)
