@@ -3,5 +3,6 @@ from topoequi.models.dimenet import DimeNetPlusPlus, triplets
 from topoequi.models.neural_lattice_reducer import NeuralLatticeReducer
 from topoequi.models.schnet import SchNet
 from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
+from topoequi.models.steerable_molecule_net import SteerableMoleculeNet
 
-__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "SheafNodeClassifier", "triplets"]
+__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "SheafNodeClassifier", "SteerableMoleculeNet", "triplets"]

@@ -82,7 +82,23 @@ def build_dimenet(hparams: dict, stats: TargetStats) -> torch.nn.Module:
     return GraphRegressor(DimeNetPlusPlus(out_channels=1, **_hp(hparams, DIMENET_DEFAULTS)))
 
 
+def build_implicit(hparams: dict, stats: TargetStats) -> torch.nn.Module:
+    """Implicit steerable kernels (:class:`~topoequi.models.SteerableMoleculeNet`, O(3))."""
+    from topoequi.models.steerable_molecule_net import build_steerable_molecule_net
+
+    return build_steerable_molecule_net("implicit", hparams)
+
+
+def build_steerable(hparams: dict, stats: TargetStats) -> torch.nn.Module:
+    """The analytic steerable basis (:class:`~topoequi.models.SteerableMoleculeNet`, O(3))."""
+    from topoequi.models.steerable_molecule_net import build_steerable_molecule_net
+
+    return build_steerable_molecule_net("steerable", hparams)
+
+
 MODELS: dict[str, Callable[[dict, TargetStats], torch.nn.Module]] = {
+    "implicit": build_implicit,
+    "steerable": build_steerable,
     "schnet": build_schnet,
     "dimenet++": build_dimenet,
 }

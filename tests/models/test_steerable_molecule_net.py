@@ -1,0 +1,79 @@
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from topoequi.datasets import QM9
+from topoequi.models.steerable_molecule_net import SteerableMoleculeNet, build_steerable_molecule_net
+from topoequi.symmetry import group_from_name
+from topoequi.testing import assert_equivariant
+
+SMALL = "8x0e+2x1o+1x2e"
+
+
+@pytest.fixture(scope="module")
+def molecules():
+    dataset = QM9(source="sample", progress=False)
+    return Batch.from_data_list([dataset[i] for i in (100, 101, 2000, 4321)])
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel="implicit"), dict(kernel="implicit", edge_attributes=True),
+                                    dict(kernel="steerable"), dict(kernel="implicit", group="SO(2)@R3")])
+def test_prediction_is_invariant_under_the_group_and_translations(molecules, kwargs):
+    torch.manual_seed(0)
+    model = SteerableMoleculeNet(num_layers=2, hidden_irreps=SMALL, embedding_dim=8, **kwargs).double().eval()
+
+    def predict(pos):
+        batch = molecules.clone()
+        batch.pos = pos
+        return model(batch)
+
+    group = group_from_name(kwargs.get("group", "O(3)"))
+    errors = assert_equivariant(predict, [molecules.pos.double()], ["pos"], None, group=group)
+    assert errors[0] < 1e-9
+    assert predict(molecules.pos.double()).std() > 1e-3  # molecules get different predictions
+
+
+def test_subgroup_model_is_not_o3_invariant(molecules):
+    torch.manual_seed(1)
+    model = SteerableMoleculeNet(num_layers=2, hidden_irreps=SMALL, embedding_dim=8, group="SO(2)@R3").double().eval()
+
+    def predict(pos):
+        batch = molecules.clone()
+        batch.pos = pos
+        return model(batch)
+
+    from topoequi.testing import equivariance_error
+
+    error = equivariance_error(predict, [molecules.pos.double()], ["pos"], None, group=group_from_name("O(3)"))
+    assert error[0] > 1e-4
+
+
+def test_edge_features_look_up_bonds(molecules):
+    model = SteerableMoleculeNet(edge_attributes=True, num_layers=1)
+    bonds = molecules.edge_index
+    far = torch.tensor([[0], [0]])  # a self pair is never a bond
+    feats = model.edge_features(molecules, torch.cat([bonds, far], 1))
+    assert torch.equal(feats[:-1, 20:24], molecules.edge_attr.float())  # bond one-hot copied
+    assert torch.equal(feats[:-1, 24], torch.zeros(bonds.shape[1]))
+    assert feats[-1, 24] == 1.0 and feats[-1, 20:24].sum() == 0  # "no bond"
+    z = molecules.z
+    assert torch.equal(feats[:-1, :10].argmax(1), z[bonds[0]]) and torch.equal(feats[:-1, 10:20].argmax(1), z[bonds[1]])
+
+
+def test_molecules_are_independent(molecules):
+    torch.manual_seed(2)
+    model = SteerableMoleculeNet(num_layers=2, hidden_irreps=SMALL, embedding_dim=8).double().eval()
+    molecules = molecules.clone()
+    molecules.pos = molecules.pos.double()
+    together = model(molecules)
+    alone = torch.cat([model(Batch.from_data_list([m])) for m in molecules.to_data_list()])
+    assert (together - alone).abs().max() < 1e-10
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match="unknown hyper-parameters \\['width'\\]"):
+        build_steerable_molecule_net("implicit", {"width": 3})
+    with pytest.raises(ValueError, match="acts on R\\^2"):
+        SteerableMoleculeNet(group="SO(2)")
+    with pytest.raises(ValueError, match="edge_attributes need"):
+        SteerableMoleculeNet(kernel="steerable", edge_attributes=True)
