@@ -16,7 +16,10 @@ def triplets(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, ...]:
     :math:`i` of each edge :math:`j \to i`. For every edge :math:`j \to i` the
     edges :math:`k \to j` are found in the edge list sorted by (target, source),
     so no sparse-tensor library is needed; the output matches PyG's
-    ``torch_sparse``-based ``triplets`` (same order).
+    ``torch_sparse``-based ``triplets`` (same order). Chosen over an optional
+    torch-sparse extra because torch-sparse has no wheels on PyPI (a source
+    build takes minutes and a compiler) while this costs one ``argsort`` and
+    a few ``repeat_interleave`` per batch.
 
     Returns:
         ``(i, j, idx_i, idx_j, idx_k, idx_kj, idx_ji)``: the edges' targets and
