@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=100, help="stop after this many epochs without a "
                         "better validation accuracy")
     parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--weight-decay", type=float, default=5e-4)
-    parser.add_argument("--hidden", type=int, default=16, help="channels C per stalk coordinate")
+    parser.add_argument("--weight-decay", type=float, default=5e-3)
+    parser.add_argument("--hidden", type=int, default=32, help="channels C per stalk coordinate")
     parser.add_argument("--stalk-width", type=int, default=4, help="stalk width d")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.5)
