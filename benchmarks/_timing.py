@@ -43,6 +43,24 @@ def time_calls(fn: Callable[[], object], repeats: int = 5, warmup: int = 2) -> T
     return Timing(seconds)
 
 
+def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5,
+                     warmup: int = 2) -> dict[str, Timing]:
+    """Time several callables round-robin (one call of each per round), so that the load of a
+    shared machine drifts over all of them alike; ``warmup`` untimed rounds first."""
+    if repeats < 1:
+        raise ValueError(f"time_interleaved: repeats must be >= 1, got {repeats}")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    seconds: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: Timing(s) for name, s in seconds.items()}
+
+
 def max_rss_mib() -> float:
     """The process's peak resident set size so far (``getrusage(RUSAGE_SELF).ru_maxrss``), MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

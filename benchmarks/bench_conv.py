@@ -17,19 +17,22 @@ Models (same fields, cutoff 5 A):
   frequency cut-off (3 per A) capped at l=2 (same basis, 3x faster), ``bias=True``.
 - ``e3nn``: an edge-conditioned tensor-product convolution in the style of e3nn's
   point-convolution example: spherical harmonics up to l=2 of the edge vectors, a
-  radial MLP (10 smooth Bessel-like ``soft_one_hot_linspace`` functions with cut-off
+  radial MLP (10 ``soft_one_hot_linspace`` "smooth_finite" functions with cut-off
   -> 64 SiLU -> per-edge weights) of a ``"uvu"`` ``o3.TensorProduct``, sum over edges
   (``index_add_``), an output ``o3.Linear`` and a self-interaction ``o3.Linear``.
 
-Every model runs in a fresh subprocess: imports and data first, then the baseline
-memory, then the model is built, warmed up (2 iterations) and timed (median of
-``--repeats``); molecules/s = batch size / median seconds. Peak memory is the
-resident high-water mark: ``ru_maxrss`` increase over the baseline (build +
-forward/backward), and ``VmHWM`` after ``/proc/self/clear_refs`` for the timed
-iterations alone. The equivariance error is measured on 4 molecules with
-``topoequi.testing.equivariance_error`` (4 random O(3) elements, 2 improper, plus
-translations) on a copy of the model built with float64 as the default dtype (e3nn
-built in float32 and cast keeps float32-rounded Clebsch-Gordan constants: ~2e-8).
+Time: all models are built in one process and timed round-robin (one step of each
+per round, so the load of a shared machine drifts over all alike): 2 warm-up rounds,
+then the median of ``--repeats``; molecules/s = batch size / median seconds.
+Memory: each model again in a fresh interpreter (``--worker NAME``): the resident
+high-water mark ``VmHWM`` (reset through ``/proc/self/clear_refs``) over building the
+model and 2 steps minus the resident set after imports and data (``ru_maxrss`` over
+its earlier high-water mark where the reset is unavailable), and over the 2 steps
+alone minus the resident set after building. The equivariance error is measured
+there on 4 molecules with ``topoequi.testing.equivariance_error`` (4 random O(3)
+elements, 2 improper, plus translations) on a copy of the model built with float64
+as the default dtype (e3nn built in float32 and cast keeps float32-rounded
+Clebsch-Gordan constants: error ~2e-8; escnn cannot be built in float64 and is cast).
 
 Run: ``nice .venv/bin/python benchmarks/bench_conv.py`` (about a minute);
 ``--only implicit escnn`` selects models, ``--repeats``, ``--batch-size``.
@@ -48,7 +51,7 @@ import torch
 from torch import Tensor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _timing  # noqa: E402
+import _timing
 
 IRREPS = "16x0e+8x1o"
 CUTOFF = 5.0
@@ -198,38 +201,72 @@ def model_factory(name: str):
     raise ValueError(f"bench_conv: unknown model {name!r}; choose from {sorted(MODELS)}")
 
 
-def measure(name: str, batch_size: int, repeats: int) -> dict:
-    """Build, time and measure one model in this process (meant to be a fresh subprocess)."""
-    from topoequi.testing import equivariance_error
+def random_features(num_nodes: int, dim: int = 40, seed: int = 0) -> Tensor:
+    """Seeded float32 node features that require grad (the layer sits inside a network)."""
+    return torch.randn(num_nodes, dim, generator=torch.Generator().manual_seed(seed)).requires_grad_(True)
 
-    torch.set_num_threads(2)
-    try:
-        build, rep_of = model_factory(name)
-    except ImportError as exc:
-        return {"name": name, "skipped": f"cannot import: {exc}"}
-    data = qm9_batch(batch_size)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(data["pos"].shape[0], 40, generator=gen).requires_grad_(True)
-    pos, edge_index = data["pos"], data["edge_index"]
 
-    base_max, base_rss = _timing.max_rss_mib(), _timing.rss_mib()
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    model = build()
-    build_s = time.perf_counter() - start
-    built_rss = _timing.rss_mib()
-    clear_refs = _timing.reset_peak_rss()
-
+def training_step(model: torch.nn.Module, x: Tensor, pos: Tensor, edge_index: Tensor):
+    """One forward + backward of ``model`` with the loss ``sum(out ** 2)``."""
     def step() -> None:
         model.zero_grad(set_to_none=True)
         x.grad = None
         model(x, pos, edge_index).pow(2).sum().backward()
+    return step
 
-    timing = _timing.time_calls(step, repeats=repeats, warmup=2)
-    peak_total = _timing.max_rss_mib() - base_max
-    peak_step = _timing.peak_rss_since_reset_mib() - built_rss if clear_refs else None
 
-    sub_pos, sub_edges = first_molecules(data, EQUIVARIANCE_MOLECULES)
+def time_models(names: list[str], batch_size: int, repeats: int) -> tuple[dict, dict, dict]:
+    """Build ``names`` in this process and time them round-robin; returns timings, skips, data."""
+    torch.set_num_threads(2)
+    builders, skipped = {}, {}
+    for name in names:
+        try:
+            builders[name] = model_factory(name)[0]
+        except ImportError as exc:
+            skipped[name] = f"cannot import: {exc}"
+    data = qm9_batch(batch_size)
+    x = random_features(data["pos"].shape[0])
+    steps, params, build_s = {}, {}, {}
+    for name, build in builders.items():
+        torch.manual_seed(0)
+        start = time.perf_counter()
+        model = build()
+        build_s[name] = time.perf_counter() - start
+        params[name] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        steps[name] = training_step(model, x, data["pos"], data["edge_index"])
+    timings = _timing.time_interleaved(steps, repeats=repeats, warmup=2)
+    results = {name: {"name": name, "seconds": t.seconds, "median_s": t.median,
+                      "molecules_per_s": batch_size / t.median, "params": params[name],
+                      "build_s": build_s[name]} for name, t in timings.items()}
+    return results, skipped, data
+
+
+def measure_memory(name: str, batch_size: int) -> dict:
+    """Peak memory of building ``name`` and of forward + backward, and its equivariance error
+    (meant to run in a fresh interpreter: ``--worker NAME``)."""
+    from topoequi.testing import equivariance_error
+
+    torch.set_num_threads(2)
+    build, rep_of = model_factory(name)
+    data = qm9_batch(batch_size)
+    pos, edge_index = data["pos"], data["edge_index"]
+    x = random_features(pos.shape[0])
+
+    base_max, base_rss = _timing.max_rss_mib(), _timing.rss_mib()
+    clear_refs = _timing.reset_peak_rss()
+    torch.manual_seed(0)
+    model = build()
+    build_peak, built_rss = _timing.peak_rss_since_reset_mib(), _timing.rss_mib()
+    _timing.reset_peak_rss()
+    step = training_step(model, x, pos, edge_index)
+    for _ in range(2):  # the second step also holds the first step's gradients until zero_grad
+        step()
+    if clear_refs:
+        step_peak = _timing.peak_rss_since_reset_mib()
+        peak_total, peak_step = max(build_peak, step_peak) - base_rss, step_peak - built_rss
+    else:  # no resettable high-water mark: ru_maxrss over the baseline's high-water mark
+        peak_total, peak_step = _timing.max_rss_mib() - base_max, None
+
     model64, built_in = model, "float32, cast"
     torch.set_default_dtype(torch.float64)  # constants (Clebsch-Gordan, bases) computed in float64
     try:
@@ -239,31 +276,24 @@ def measure(name: str, batch_size: int, repeats: int) -> dict:
         pass
     finally:
         torch.set_default_dtype(torch.float32)
+    sub_pos, sub_edges = first_molecules(data, EQUIVARIANCE_MOLECULES)
     rep = rep_of(model64)
-    sub_x = torch.randn(sub_pos.shape[0], rep.dim, generator=gen)
+    sub_x = torch.randn(sub_pos.shape[0], rep.dim, generator=torch.Generator().manual_seed(1))
     error = equivariance_error(model64, [sub_x, sub_pos, sub_edges], [rep, "pos", None], rep,
                                n_elements=4)[0]
-    return {
-        "name": name, "seconds": timing.seconds, "median_s": timing.median,
-        "molecules_per_s": batch_size / timing.median, "build_s": build_s,
-        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "peak_total_mib": peak_total, "peak_step_mib": peak_step,
-        "base_rss_mib": base_rss, "equivariance_error": error, "equivariance_built_in": built_in,
-        "num_nodes": int(pos.shape[0]), "num_edges": int(edge_index.shape[1]),
-        "sizes": sorted(set(data["sizes"].tolist())),
-    }
+    return {"name": name, "peak_total_mib": peak_total, "peak_step_mib": peak_step,
+            "equivariance_error": error, "equivariance_built_in": built_in}
 
 
-def run_isolated(name: str, args: argparse.Namespace) -> dict:
-    """Measure ``name`` in a fresh interpreter and return its result."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
-           "--repeats", str(args.repeats), "--batch-size", str(args.batch_size)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def run_isolated(name: str, batch_size: int) -> dict:
+    """:func:`measure_memory` of ``name`` in a fresh interpreter."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--batch-size", str(batch_size)]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
             return json.loads(line[len(RESULT_TAG):])
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"name": name, "skipped": f"failed (exit {proc.returncode}): {tail}"}
+    return {"name": name, "failed": f"exit {proc.returncode}: {tail}"}
 
 
 # -- report --------------------------------------------------------------------------
@@ -271,43 +301,49 @@ def ratio(a: float | None, b: float | None) -> str:
     return "-" if a is None or b is None or not b else f"{a / b:.2f}x"
 
 
-def print_table(results: list[dict], args: argparse.Namespace) -> None:
-    done = [r for r in results if "skipped" not in r]
-    for r in results:
-        if "skipped" in r:
-            print(f"skipped {r['name']} ({MODELS[r['name']]}): {r['skipped']}")
-    if not done:
+def print_table(results: dict, skipped: dict, data: dict, args: argparse.Namespace,
+                load: tuple[float, float]) -> None:
+    for name, why in skipped.items():
+        print(f"skipped {name} ({MODELS[name]}): {why}")
+    if not results:
         return
-    first = done[0]
-    print(f"batch: {args.batch_size} QM9 molecules (sample) of {first['sizes']} atoms, "
-          f"{first['num_nodes']} atoms, {first['num_edges']} edges within {CUTOFF} A "
-          f"(max {MAX_NUM_NEIGHBORS} neighbours); fields {IRREPS} in and out; float32, "
-          f"2 threads; forward + backward, warm-up 2, "
-          f"median of {args.repeats}")
-    print("memory: ru_maxrss increase over the baseline after imports + data (build + fwd/bwd), "
-          "and VmHWM over the RSS after build for the timed iterations (clear_refs), fresh process each")
-    peers = {r["name"]: r for r in done if r["name"] in PEERS}
-    header = (f"{'model':<26} {'params':>7} {'build s':>7} {'ms/iter':>8} {'mol/s':>7} "
-              f"{'/escnn':>7} {'/e3nn':>7} {'peak MiB':>8} {'fwd/bwd':>8} {'mem/escnn':>9} "
-              f"{'mem/e3nn':>8} {'equiv err':>9}")
+    print(f"batch: {args.batch_size} QM9 molecules (embedded sample) of "
+          f"{'/'.join(map(str, sorted(set(data['sizes'].tolist()))))} atoms, {data['pos'].shape[0]} atoms, "
+          f"{data['edge_index'].shape[1]} edges within {CUTOFF} A (at most {MAX_NUM_NEIGHBORS} "
+          f"neighbours); fields {IRREPS} in and out; float32, 2 threads")
+    print(f"time: forward + backward of sum(out**2), all models in one process round-robin, warm-up 2, "
+          f"median of {args.repeats}; 1-min load average {load[0]:.1f} before, {load[1]:.1f} after")
+    print("memory (fresh process per model, resident set from /proc/self/status, high-water mark reset "
+          "with clear_refs): 'peak' = VmHWM over build + 2 steps minus VmRSS after imports + data; "
+          "'fwd/bwd' = VmHWM over the 2 steps minus VmRSS after build")
+    header = (f"{'model':<26} {'params':>7} {'ms/iter':>8} {'mol/s':>7} {'/escnn':>7} {'/e3nn':>7} "
+              f"{'peak MiB':>8} {'fwd/bwd':>8} {'mem/escnn':>9} {'mem/e3nn':>8} {'equiv err':>9}")
     print(header)
     print("-" * len(header))
-    for r in done:
-        row = [f"{MODELS[r['name']]:<26}", f"{r['params']:>7d}", f"{r['build_s']:>7.2f}",
-               f"{1e3 * r['median_s']:>8.1f}", f"{r['molecules_per_s']:>7.0f}"]
+    peers = {name: results.get(name) for name in PEERS}
+    for name, r in results.items():
+        row = [f"{MODELS[name]:<26}", f"{r['params']:>7d}", f"{1e3 * r['median_s']:>8.0f}",
+               f"{r['molecules_per_s']:>7.1f}"]
         for peer in PEERS:
-            p = peers.get(peer)
+            p = peers[peer]
             row.append(f"{ratio(r['molecules_per_s'], p and p['molecules_per_s']):>7}")
-        step = r["peak_step_mib"]
-        row += [f"{r['peak_total_mib']:>8.0f}", f"{'-' if step is None else f'{step:.0f}':>8}"]
-        for peer, width in zip(PEERS, (9, 8)):
-            p = peers.get(peer)
-            row.append(f"{ratio(r['peak_total_mib'], p and p['peak_total_mib']):>{width}}")
-        err = r["equivariance_error"]
-        row.append(f"{err:>9.1e}" if math.isfinite(err) else f"{'nan':>9}")
+        if "failed" in r:
+            row.append(f"memory/equivariance run failed: {r['failed']}")
+        else:
+            step = r["peak_step_mib"]
+            row += [f"{r['peak_total_mib']:>8.0f}", f"{'-' if step is None else f'{step:.0f}':>8}"]
+            for peer, width in zip(PEERS, (9, 8)):
+                p = peers[peer]
+                row.append(f"{ratio(r['peak_total_mib'], p and p.get('peak_total_mib')):>{width}}")
+            err = r["equivariance_error"]
+            row.append(f"{err:>9.1e}" if math.isfinite(err) else f"{'nan':>9}")
         print(" ".join(row))
-    print("ratios: throughput ours/peer (higher is better), memory ours/peer (lower is better); "
-          "equivariance error: max |f(g.x) - g.f(x)| in float64 on 4 molecules")
+    print("ratios: throughput ours/peer (higher is better), peak memory ours/peer (lower is better); "
+          f"equivariance error: max |f(g.x) - g.f(x)| in float64 on {EQUIVARIANCE_MOLECULES} molecules, "
+          "4 elements of O(3) (2 improper) + translations")
+    casts = [MODELS[n] for n, r in results.items() if r.get("equivariance_built_in") == "float32, cast"]
+    if casts:
+        print(f"  built in float32 and cast to float64 (cannot be built in float64): {', '.join(casts)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,15 +359,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size < EQUIVARIANCE_MOLECULES:
         parser.error(f"--batch-size must be >= {EQUIVARIANCE_MOLECULES}, got {args.batch_size}")
     if args.worker:
-        print(RESULT_TAG + json.dumps(measure(args.worker, args.batch_size, args.repeats)), flush=True)
+        print(RESULT_TAG + json.dumps(measure_memory(args.worker, args.batch_size)), flush=True)
         return 0
-    results = []
-    for name in args.only:
-        results.append(run_isolated(name, args))
-        r = results[-1]
-        print(f"  {name}: " + (r["skipped"] if "skipped" in r else f"{r['molecules_per_s']:.0f} mol/s"),
-              flush=True)
-    print_table(results, args)
+    names = [name for name in MODELS if name in args.only]
+    load_before = os.getloadavg()[0]
+    results, skipped, data = time_models(names, args.batch_size, args.repeats)
+    load_after = os.getloadavg()[0]
+    for name, r in results.items():
+        print(f"  {MODELS[name]}: {r['molecules_per_s']:.1f} mol/s; measuring memory ...", flush=True)
+        r.update(run_isolated(name, args.batch_size))
+    print_table(results, skipped, data, args, (load_before, load_after))
     return 0
 
 

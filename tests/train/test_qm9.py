@@ -87,7 +87,7 @@ def test_bad_arguments_name_what_is_valid(root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown QM9 target 'homoo'" in err and "valid targets: mu, alpha, homo" in err
     assert main(["train", "qm9", "--model", "painn", "--root", root, "--out", str(tmp_path)]) == 2
-    assert "unknown model 'painn'; available: schnet, dimenet++" in capsys.readouterr().err
+    assert "unknown model 'painn'; available: implicit, steerable, schnet, dimenet++" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown hyper-parameters"):
         qm9.build(parse(root, tmp_path, "--hp", "width=3"), None)
 
@@ -100,4 +100,4 @@ def test_objectives_standardize_and_report_mev():
     out = torch.tensor([1.0, -1.0])  # standardized predictions of exactly -6.0 and -7.0
     assert loss_fn(out, batch).tolist() == [0.0, 0.0]
     assert metrics_fn(torch.tensor([1.2, -1.0]), batch)["mae"].tolist() == pytest.approx([100.0, 0.0])
-    assert qm9.natural_unit("alpha") == ("a0^3", 1.0) and qm9.default_model() == "schnet"
+    assert qm9.natural_unit("alpha") == ("a0^3", 1.0) and qm9.default_model() == "implicit"

@@ -185,8 +185,8 @@ class CellGrid:
     def _run(self, key_lo: Tensor, key_hi: Tensor) -> tuple[Tensor, Tensor]:
         """First sorted position and length of the points with keys in ``[key_lo, key_hi]``."""
         if self.table is not None:
-            first = self.table[key_lo]
-            return first, self.table[key_hi + 1] - first
+            first = self.table.index_select(0, key_lo.view(-1)).view_as(key_lo)
+            return first, self.table.index_select(0, key_hi.view(-1) + 1).view_as(key_hi) - first
         first = torch.searchsorted(self.sorted_key, key_lo)
         return first, torch.searchsorted(self.sorted_key, key_hi, right=True) - first
 

@@ -35,7 +35,7 @@ from topoequi.graph.checks import (
 )
 from topoequi.graph.radius import BRUTE_FORCE_PAIRS
 
-OVERSAMPLING = 2.0
+OVERSAMPLING = 1.5
 """The first radius is chosen to hold about ``OVERSAMPLING * k`` points of a uniform example."""
 
 
@@ -201,19 +201,8 @@ def _nearest(chunk: Chunk, distance: _Distance, limit: Tensor | None, k: int,
     if ignore_self:
         kept = (queries.index_select(0, local_row) != col).nonzero().view(-1)
         local_row, col, dist = (t.index_select(0, kept) for t in (local_row, col, dist))
-    if not chunk.cols_sorted:
-        order = torch.argsort(local_row * distance.x.size(0) + col)
-        local_row, col, dist = (t.index_select(0, order) for t in (local_row, col, dist))
-    # Order by (query, distance, index); pairs already ascend by index within a query.
-    if dist.dtype == torch.float32 and not distance.cosine:
-        # Non-negative float32 values order like their bit patterns: one stable sort.
-        packed = (local_row << 32) | dist.view(torch.int32).long()
-        order = torch.sort(packed, stable=True).indices
-    else:
-        order = torch.sort(dist, stable=True).indices
-        order = order.index_select(0, torch.sort(local_row.index_select(0, order),
-                                                 stable=True).indices)
-    local_row, col = local_row.index_select(0, order), col.index_select(0, order)
+    local_row, col = _order_by_distance(local_row, col, dist, chunk.cols_sorted,
+                                        distance.x.size(0), distance.cosine)
     counts = torch.bincount(local_row, minlength=queries.numel())
     finished = (counts >= k) | (counts == reachable.index_select(0, queries))
     start = counts.cumsum(0) - counts
@@ -223,6 +212,25 @@ def _nearest(chunk: Chunk, distance: _Distance, limit: Tensor | None, k: int,
     found = torch.stack([queries.index_select(0, local_row), col.index_select(0, kept),
                          rank.index_select(0, kept)])
     return found, finished
+
+
+def _order_by_distance(local_row: Tensor, col: Tensor, dist: Tensor, cols_sorted: bool,
+                       num_points: int, cosine: bool) -> tuple[Tensor, Tensor]:
+    """Sort pairs by (query, distance, index)."""
+    if dist.dtype == torch.float32 and not cosine:
+        # Non-negative float32 values order like their bit patterns: one sort on
+        # (query, distance) suffices when columns already ascend (stable sort) or
+        # when no two keys are equal (the order is then unique).
+        packed = (local_row << 32) | dist.view(torch.int32).long()
+        packed, order = torch.sort(packed, stable=cols_sorted)
+        if cols_sorted or not bool((packed[1:] == packed[:-1]).any()):
+            return local_row.index_select(0, order), col.index_select(0, order)
+    if not cols_sorted:
+        order = torch.argsort(local_row * num_points + col)
+        local_row, col, dist = (t.index_select(0, order) for t in (local_row, col, dist))
+    order = torch.sort(dist, stable=True).indices
+    order = order.index_select(0, torch.sort(local_row.index_select(0, order), stable=True).indices)
+    return local_row.index_select(0, order), col.index_select(0, order)
 
 
 def _initial_radius(x: Tensor, segments: Segments, k: int) -> float:

@@ -10,13 +10,14 @@ from topoequi.nn.conv import (
 )
 from topoequi.nn.fourier_nonlinearity import FourierNonlinearity
 from topoequi.nn.gate import GatedNonlinearity, NormNonlinearity
+from topoequi.nn.group_likelihood import GroupLikelihood, kl_divergence, likelihood_kl_chain
 from topoequi.nn.linear import EquivariantLinear
 from topoequi.nn.mlp import EquivariantMLP
 from topoequi.nn.radial import GaussianRadialBasis
 
 __all__ = [
     "EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "FourierNonlinearity",
-    "GatedNonlinearity",
-    "GaussianRadialBasis", "ImplicitSteerableConv", "LocalHomologySheafAttention", "LocalHomologySheafConv",
-    "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv",
+    "GatedNonlinearity", "GaussianRadialBasis", "GroupLikelihood", "ImplicitSteerableConv",
+    "LocalHomologySheafAttention", "LocalHomologySheafConv",
+    "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv", "kl_divergence", "likelihood_kl_chain",
 ]

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
+from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.mlp import EquivariantMLP
 from topoequi.nn.radial import GaussianRadialBasis
 from topoequi.symmetry import Rep
@@ -64,6 +65,8 @@ class ImplicitSteerableConv(SteerableMessagePassing):
         aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
         bias (bool, optional): bias on the invariant outputs. (default: ``True``)
         fused (bool, optional): see :class:`SteerableMessagePassing`. (default: ``True``)
+        likelihood (GroupLikelihood, optional): learnable degree of equivariance, see
+            :class:`SteerableMessagePassing`. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, \dim \rho_{in})`, positions :math:`(N, d)`,
@@ -74,7 +77,8 @@ class ImplicitSteerableConv(SteerableMessagePassing):
     def __init__(self, in_rep: Rep, out_rep: Rep, edge_rep: Rep | None = None, cutoff: float = 5.0,
                  max_frequency: int = 2, num_radial: int = 8, channels: int = 8, hidden_rep: Rep | None = None,
                  num_layers: int = 3, nonlinearity: str | Callable[[Rep], nn.Module] = "gate",
-                 batch_norm: bool = False, aggr: str = "add", bias: bool = True, fused: bool = True):
+                 batch_norm: bool = False, aggr: str = "add", bias: bool = True, fused: bool = True,
+                 likelihood: GroupLikelihood | None = None):
         group = in_rep.group
         if num_layers < 2:
             raise ValueError(f"ImplicitSteerableConv: num_layers must be >= 2, got {num_layers}")
@@ -85,7 +89,8 @@ class ImplicitSteerableConv(SteerableMessagePassing):
         hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
         mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
         # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
-        super().__init__(in_rep, out_rep, mlp.out_rep + group.trivial_rep(1), cutoff, edge_rep, aggr, bias, fused)
+        super().__init__(in_rep, out_rep, mlp.out_rep + group.trivial_rep(1), cutoff, edge_rep, aggr, bias, fused,
+                         likelihood)
         self.max_frequency = max_frequency
         self.radial = GaussianRadialBasis(num_radial, cutoff)
         self.kernel_mlp = mlp

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
+from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.radial import GaussianRadialBasis
 from topoequi.symmetry import Rep
 from topoequi.symmetry.harmonics import harmonics, harmonics_rep
@@ -36,6 +37,8 @@ class SteerableConv(SteerableMessagePassing):
         aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
         bias (bool, optional): bias on the invariant outputs. (default: ``True``)
         fused (bool, optional): see :class:`SteerableMessagePassing`. (default: ``True``)
+        likelihood (GroupLikelihood, optional): learnable degree of equivariance, see
+            :class:`SteerableMessagePassing`. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, \dim \rho_{in})`, positions :math:`(N, d)`,
@@ -45,11 +48,11 @@ class SteerableConv(SteerableMessagePassing):
 
     def __init__(self, in_rep: Rep, out_rep: Rep, cutoff: float = 5.0, max_frequency: int = 2,
                  num_radial: int = 8, learnable_radial: bool = False, aggr: str = "add", bias: bool = True,
-                 fused: bool = True):
+                 fused: bool = True, likelihood: GroupLikelihood | None = None):
         group = in_rep.group
         harmonic_rep = harmonics_rep(group, max_frequency)
         kernel_rep = Rep(group, [(psi, num_radial * m) for psi, m in harmonic_rep.irreps])
-        super().__init__(in_rep, out_rep, kernel_rep, cutoff, None, aggr, bias, fused)
+        super().__init__(in_rep, out_rep, kernel_rep, cutoff, None, aggr, bias, fused, likelihood)
         self.max_frequency, self.harmonic_rep = max_frequency, harmonic_rep
         self.radial = GaussianRadialBasis(num_radial, cutoff, learnable=learnable_radial)
 

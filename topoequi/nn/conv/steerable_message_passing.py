@@ -6,6 +6,7 @@ from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
 from topoequi.nn.bilinear import EquivariantBilinear
+from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.radial import cosine_cutoff
 from topoequi.symmetry import Rep
 
@@ -49,6 +50,26 @@ class SteerableMessagePassing(MessagePassing):
     never as a ``d_out x d_in`` matrix per edge. Subclasses define
     :meth:`kernel_features` and ``kernel_rep``.
 
+    With a :class:`~topoequi.nn.GroupLikelihood` :math:`\lambda` over a subgroup
+    :math:`K \le G` (`"A Probabilistic Approach to Learning the Degree of Equivariance"
+    <https://arxiv.org/abs/2406.03946>`_), the kernel is relaxed to the
+    :math:`\lambda`-weighted group average of an unconstrained kernel
+    :math:`k_0(x) f = W_0(h(x) \otimes f)` (:math:`W_0` any linear map):
+
+    .. math::
+        k_\lambda(x) = \int_K \lambda(g)\, \rho_{out}(g)\, k_0(g^{-1}x)\, \rho_{in}(g)^{-1}\, dg
+        = W_\lambda\big(h(x) \otimes \cdot\big),
+        \quad W_\lambda = \sum_s w_s\, \rho_{out}(g_s)\, W_0\,
+        \big(\rho_h(g_s) \otimes \rho_{in}(g_s)\big)^{-1},
+
+    exact because the features are equivariant, :math:`h(g^{-1}x) = \rho_h(g)^{-1} h(x)`.
+    The average acts on the parameters only: it costs :math:`S` products of
+    parameter-sized matrices per forward, independent of the graph, and the
+    per-node work is one dense product, as unrelaxed. A uniform :math:`\lambda`
+    projects :math:`W_0` onto the :math:`K`-equivariant maps (the grid must
+    integrate every frequency of :math:`\rho_{out} \otimes \rho_h \otimes \rho_{in}`
+    exactly); :math:`K = C_1` gives the unconstrained (non-equivariant) layer.
+
     Args:
         in_rep (Rep): input feature representation.
         out_rep (Rep): output feature representation.
@@ -59,10 +80,13 @@ class SteerableMessagePassing(MessagePassing):
         bias (bool, optional): learn a bias on the invariant outputs. (default: ``True``)
         fused (bool, optional): aggregate outer products by a batched matrix product
             (``True``) or by PyG's ``propagate`` with per-edge messages. (default: ``True``)
+        likelihood (GroupLikelihood, optional): relax the kernel with this likelihood
+            over a subgroup of the group (may be shared between layers). (default: ``None``)
     """
 
     def __init__(self, in_rep: Rep, out_rep: Rep, kernel_rep: Rep, cutoff: float,
-                 edge_rep: Rep | None = None, aggr: str = "add", bias: bool = True, fused: bool = True):
+                 edge_rep: Rep | None = None, aggr: str = "add", bias: bool = True, fused: bool = True,
+                 likelihood: GroupLikelihood | None = None):
         name = type(self).__name__
         if aggr not in ("add", "mean"):
             raise ValueError(f"{name}: aggr must be 'add' or 'mean', got {aggr!r}")
@@ -77,12 +101,47 @@ class SteerableMessagePassing(MessagePassing):
         self.in_rep, self.out_rep, self.edge_rep = in_rep, out_rep, edge_rep
         self.group = in_rep.group
         self.cutoff, self.fused = float(cutoff), fused
-        self.bilinear = EquivariantBilinear(kernel_rep, Rep(in_rep.group, in_rep.irreps), out_rep)
+        self.likelihood = likelihood
+        if likelihood is None:
+            self.bilinear = EquivariantBilinear(kernel_rep, Rep(in_rep.group, in_rep.irreps), out_rep)
+        else:
+            self._init_relaxed(kernel_rep, likelihood)
         num_bias = out_rep.num_invariants if bias else 0
         self.bias = torch.nn.Parameter(torch.zeros(num_bias)) if num_bias else None
         if self.bias is not None:
             self.register_buffer("bias_basis", out_rep.invariant_basis(),
                                  persistent=False)
+
+    def _init_relaxed(self, kernel_rep: Rep, likelihood: GroupLikelihood) -> None:
+        name = type(self).__name__
+        if not isinstance(likelihood, GroupLikelihood):
+            raise TypeError(f"{name}: likelihood must be a GroupLikelihood, got {type(likelihood).__name__}")
+        grid = likelihood.grid.to(torch.float64)
+        if likelihood.group.d != self.group.d or not bool(self.group.contains(grid).all()):
+            raise ValueError(f"{name}: likelihood is over {likelihood.group}, which is not a subgroup of {self.group}")
+        reps = {"rho_out": self.out_rep, "rho_kernel": kernel_rep, "rho_in": Rep(self.group, self.in_rep.irreps)}
+        top = sum(max((psi.frequency for psi, _ in r.irreps), default=0) for r in reps.values())
+        sub = likelihood.group
+        if not sub.is_finite:  # the grid must integrate every frequency the average meets
+            for psi in sub.irreps(top)[1:]:
+                if psi.matrices(grid).mean(0).abs().max() > 1e-9:
+                    raise ValueError(f"{name}: the likelihood's grid of {likelihood.num_samples} elements of {sub} "
+                                     f"does not integrate frequency {psi.frequency} exactly; the kernel needs up to "
+                                     f"{top}: use a larger grid_size")
+        for key, r in reps.items():
+            self.register_buffer(key, r.matrices(grid), persistent=False)
+        self.bilinear = None
+        self.relaxed_weight = torch.nn.Parameter(torch.randn(self.out_rep.dim, kernel_rep.dim, self.in_rep.dim)
+                                                 / (kernel_rep.dim * self.in_rep.dim) ** 0.5)
+
+    def kernel_weight(self) -> Tensor:
+        r"""The relaxed bilinear map :math:`W_\lambda` ``[d_out, d_h, d_in]`` (relaxed layers only)."""
+        if self.likelihood is None:
+            raise ValueError(f"{type(self).__name__}: kernel_weight exists only with a likelihood")
+        w0 = self.relaxed_weight
+        t = torch.einsum("soO,Oab->soab", self.rho_out.to(w0.dtype), w0)
+        t = torch.einsum("saA,soAb->soab", self.rho_kernel.to(w0.dtype), t)
+        return torch.einsum("s,sbB,soaB->oab", self.likelihood.weights().to(w0.dtype), self.rho_in.to(w0.dtype), t)
 
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
         """Equivariant features ``[E, kernel_rep.dim]`` of the edge vectors ``rel = x_j - x_i``."""
@@ -90,7 +149,12 @@ class SteerableMessagePassing(MessagePassing):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        self.bilinear.reset_parameters()
+        if self.likelihood is None:
+            self.bilinear.reset_parameters()
+        else:
+            _, d_h, d_in = self.relaxed_weight.shape
+            torch.nn.init.normal_(self.relaxed_weight, std=1.0 / (d_h * d_in) ** 0.5)
+            self.likelihood.reset_parameters()
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
@@ -142,7 +206,10 @@ class SteerableMessagePassing(MessagePassing):
         if self.mean:
             degree = torch.bincount(dst, minlength=num_nodes).clamp_min(1).to(a.dtype)
             a = a / degree[:, None, None]
-        out = self.bilinear(a)
+        if self.likelihood is None:
+            out = self.bilinear(a)
+        else:
+            out = torch.einsum("nab,oab->no", a, self.kernel_weight().to(a.dtype))
         if self.bias is not None:
             out = out + self.bias.to(out.dtype) @ self.bias_basis.to(out.dtype).T
         return out

@@ -1,0 +1,210 @@
+"""A learnable likelihood over a group: the degree of equivariance of a layer."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+import torch
+from torch import Tensor, nn
+
+from topoequi.symmetry import Group, GroupFourier, sampling_matrix
+
+DEFAULT_ROTATIONS_PER_FREQUENCY = 4  # continuous groups: 4 (L + 1) rotations per component by default
+
+
+class GroupLikelihood(nn.Module):
+    r"""A probability density :math:`\lambda` over a compact group :math:`G`, from
+    `"A Probabilistic Approach to Learning the Degree of Equivariance in Steerable CNNs"
+    <https://arxiv.org/abs/2406.03946>`_ (Veefkind & Cesa, ICML 2024).
+
+    Its logits are a band-limited function with learnable Fourier coefficients
+    :math:`\hat f` (a feature of ``G.regular_rep(L)``, see
+    :mod:`topoequi.symmetry.fourier`), normalized to a density w.r.t. the Haar
+    probability measure by a softmax over a grid :math:`g_1..g_S` of :math:`G`:
+
+    .. math::
+        \lambda(g) = \frac{\exp f(g)}{Z}, \qquad f(g) = A(g)\hat f,
+        \qquad Z = \frac{1}{S}\sum_s \exp f(g_s),
+
+    so that :math:`w_s = \lambda(g_s) / S` (:meth:`weights`) sum to one. The
+    grid is all elements of a finite group and an equispaced grid of a planar
+    group: then the sums are the Haar integrals of band-limited functions.
+    The initial coefficients (trivial one 1, the rest 0) give the uniform
+    :math:`\lambda = 1`, i.e. a fully :math:`G`-equivariant layer. A layer
+    owns one likelihood, or several layers share one module.
+
+    Args:
+        group (Group): the group :math:`G`.
+        max_frequency (int, optional): band-limit :math:`L` of the logits; all
+            irreps of a finite group when ``None``. (default: ``None``)
+        grid_size (int, optional): number of grid elements of a continuous group;
+            ``None``: :math:`4 (L + 1)` rotations per component. (default: ``None``)
+        learnable (bool, optional): learn the coefficients (else a fixed buffer).
+            (default: ``True``)
+
+    Shapes:
+        - **weights():** :math:`(S,)`
+        - **density(elements):** :math:`(B, d, d) \to (B,)`
+    """
+
+    def __init__(self, group: Group, max_frequency: int | None = None, grid_size: int | None = None,
+                 learnable: bool = True):
+        super().__init__()
+        if not isinstance(group, Group):
+            raise TypeError(f"GroupLikelihood: group must be a topoequi Group, got {type(group).__name__}")
+        if max_frequency is not None and (isinstance(max_frequency, bool) or not isinstance(max_frequency, int)
+                                          or max_frequency < 0):
+            raise ValueError(f"GroupLikelihood: max_frequency must be a non-negative int or None, got "
+                             f"{max_frequency!r}")
+        if group.is_finite:
+            top = max(psi.frequency for psi in group.irreps())
+            if max_frequency is not None and max_frequency > top:
+                raise ValueError(f"GroupLikelihood: max_frequency={max_frequency} is beyond what the {group.order} "
+                                 f"elements of {group} resolve (its highest irrep frequency is {top})")
+            if grid_size is not None and grid_size != group.order:
+                raise ValueError(f"GroupLikelihood: grid_size must be None or {group.order} (all elements of "
+                                 f"{group}), got {grid_size}")
+            max_frequency = top if max_frequency is None else max_frequency
+            grid = group.elements()
+        else:
+            if max_frequency is None:
+                raise ValueError(f"GroupLikelihood: max_frequency is required for the continuous group {group}")
+            if grid_size is None:
+                components = 2 if group.has_reflections else 1
+                grid_size = components * DEFAULT_ROTATIONS_PER_FREQUENCY * (max_frequency + 1)
+            if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 1:
+                raise ValueError(f"GroupLikelihood: grid_size must be a positive int, got {grid_size!r}")
+            grid = group.grid(grid_size)
+        self.group, self.max_frequency = group, max_frequency
+        self.rep = group.regular_rep(max_frequency)
+        try:
+            fourier = GroupFourier(self.rep, grid)
+        except ValueError as err:
+            raise ValueError(f"GroupLikelihood: band-limit max_frequency={max_frequency} is beyond what the grid "
+                             f"of {grid.shape[0]} elements of {group} resolves: {err}") from err
+        self.register_buffer("grid", grid, persistent=False)
+        self.register_buffer("sampling", fourier.matrix, persistent=False)
+        coefficients = torch.zeros(self.rep.dim, dtype=torch.float64)
+        coefficients[self.trivial_index] = 1.0
+        if learnable:
+            self.coefficients = nn.Parameter(coefficients.float())
+        else:
+            self.register_buffer("coefficients", coefficients.float())
+        self.learnable = bool(learnable)
+
+    @property
+    def trivial_index(self) -> int:
+        """Position of the trivial irrep's coefficient."""
+        for psi, start, _ in self.rep.entries():
+            if psi.is_trivial:
+                return start
+        raise AssertionError("a regular representation holds the trivial irrep")
+
+    @property
+    def num_samples(self) -> int:
+        return self.grid.shape[0]
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.coefficients.zero_()
+            self.coefficients[self.trivial_index] = 1.0
+
+    # -- the density ------------------------------------------------------------
+    def logits(self, elements: Tensor | None = None) -> Tensor:
+        """:math:`f(g)` at ``elements [B, d, d]`` (at the grid when ``None``)."""
+        c = self.coefficients
+        if elements is None:
+            return self.sampling.to(c.dtype) @ c
+        return sampling_matrix(self.rep, self.group.check_elements(elements)).to(c.dtype) @ c
+
+    def log_normalizer(self) -> Tensor:
+        r""":math:`\log Z = \log \frac1S \sum_s \exp f(g_s)`."""
+        return torch.logsumexp(self.logits(), 0) - math.log(self.num_samples)
+
+    def weights(self) -> Tensor:
+        """Quadrature weights :math:`w_s = \\lambda(g_s) / S` of the grid; they sum to one."""
+        return torch.softmax(self.logits(), 0)
+
+    def density(self, elements: Tensor | None = None) -> Tensor:
+        """:math:`\\lambda(g)` at ``elements`` (the grid when ``None``); its Haar mean is one."""
+        return torch.exp(self.logits(elements) - self.log_normalizer())
+
+    def density_coefficients(self) -> Tensor:
+        """Fourier coefficients of :math:`\\lambda` up to the band-limit (trivial one: exactly 1)."""
+        return self.sampling.to(self.coefficients.dtype).T @ self.weights()
+
+    def alignment(self) -> Tensor:
+        """:math:`\\max_s f(g_s) - f(e) \\ge 0`: zero exactly when the identity is a mode."""
+        identity = self.group.identity(1, dtype=self.grid.dtype, device=self.grid.device)
+        return (self.logits().max() - self.logits(identity)[0]).clamp_min(0)
+
+    def entropy(self) -> Tensor:
+        """Differential entropy w.r.t. the Haar probability measure: ``-KL(lambda || uniform) <= 0``."""
+        return -kl_divergence(self, None)
+
+    # -- subgroups --------------------------------------------------------------
+    def subgroup_mask(self, subgroup: Group) -> Tensor:
+        """Boolean ``[S]``: the grid elements that lie in ``subgroup``; ``ValueError`` if it is not one of G's."""
+        if not isinstance(subgroup, Group):
+            raise TypeError(f"GroupLikelihood: subgroup must be a topoequi Group, got {type(subgroup).__name__}")
+        if subgroup.d != self.group.d or not bool(self.group.contains(subgroup.generators()).all()):
+            raise ValueError(f"GroupLikelihood: {self.group} has no subgroup {subgroup}")
+        mask = subgroup.contains(self.grid.to(torch.float64))
+        if subgroup.is_finite and int(mask.sum()) != subgroup.order:
+            raise ValueError(f"GroupLikelihood: the grid of {self.num_samples} elements of {self.group} holds "
+                             f"{int(mask.sum())} of the {subgroup.order} elements of {subgroup}; use a finer grid")
+        return mask
+
+    def subgroup_mass(self, subgroup: Group) -> Tensor:
+        """Probability :math:`\\sum_{g_s \\in H} w_s` that :math:`\\lambda` gives the subgroup H."""
+        return self.weights()[self.subgroup_mask(subgroup)].sum()
+
+    @torch.no_grad()
+    def concentrate_on(self, subgroup: Group, sharpness: float = 20.0) -> GroupLikelihood:
+        """Set the logits to the band-limited least-squares fit of ``sharpness * 1_H`` on the grid.
+
+        Exact when the indicator is band-limited (all of a finite group's band,
+        or the rotations of O(2) / D_N: ``(1 + det) / 2``); then the mass
+        outside H is about ``exp(-sharpness)`` times the mass inside.
+        """
+        target = self.subgroup_mask(subgroup).to(torch.float64) * float(sharpness)
+        solution = torch.linalg.lstsq(self.sampling.to(torch.float64), target[:, None]).solution[:, 0]
+        self.coefficients.copy_(solution.to(self.coefficients.dtype))
+        return self
+
+    def extra_repr(self) -> str:
+        return (f"group={self.group}, max_frequency={self.max_frequency}, samples={self.num_samples}, "
+                f"learnable={self.learnable}")
+
+
+def kl_divergence(p: GroupLikelihood, q: GroupLikelihood | None) -> Tensor:
+    r""":math:`\mathrm{KL}(\lambda_p \| \lambda_q)` in the Fourier domain (``q=None``: the uniform density).
+
+    :math:`\log \lambda_p - \log \lambda_q = (f_p - f_q) - (\log Z_p - \log Z_q)` is
+    band-limited, so its integral against :math:`\lambda_p` is the inner product
+    of coefficients (Parseval, orthonormal matrix coefficients):
+
+    .. math::
+        \mathrm{KL} = \langle \hat\lambda_p, \hat f_p - \hat f_q \rangle - \log Z_p + \log Z_q .
+    """
+    if q is not None and (q.group != p.group or q.max_frequency != p.max_frequency
+                          or not torch.equal(q.grid, p.grid)):
+        raise ValueError(f"kl_divergence: the likelihoods must share group, band-limit and grid; got "
+                         f"{p.group} (L={p.max_frequency}, {p.num_samples} samples) and {q.group} "
+                         f"(L={q.max_frequency}, {q.num_samples} samples)")
+    diff = p.coefficients if q is None else p.coefficients - q.coefficients
+    kl = p.density_coefficients() @ diff - p.log_normalizer()
+    return kl if q is None else kl + q.log_normalizer()
+
+
+def likelihood_kl_chain(likelihoods: Sequence[GroupLikelihood]) -> Tensor:
+    r""":math:`\sum_l \mathrm{KL}(\lambda_l \| \lambda_{l-1})`, the first against uniform (a shared
+    module repeated in a row adds zero)."""
+    if not likelihoods:
+        raise ValueError("likelihood_kl_chain: give at least one GroupLikelihood")
+    total = kl_divergence(likelihoods[0], None)
+    for prev, cur in pairwise(likelihoods):
+        if cur is not prev:
+            total = total + kl_divergence(cur, prev)
+    return total
