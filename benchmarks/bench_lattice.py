@@ -18,7 +18,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from topoequi.lattice import gaussian_bases, lll_reduce, log_orthogonality_defect, scrambled_bases

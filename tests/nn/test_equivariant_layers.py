@@ -1,8 +1,14 @@
 import pytest
 import torch
 
-from topoequi.nn import (EquivariantBatchNorm, EquivariantBilinear, EquivariantLinear, EquivariantMLP,
-                         GatedNonlinearity, NormNonlinearity)
+from topoequi.nn import (
+    EquivariantBatchNorm,
+    EquivariantBilinear,
+    EquivariantLinear,
+    EquivariantMLP,
+    GatedNonlinearity,
+    NormNonlinearity,
+)
 from topoequi.symmetry import Rep, group_from_name, hom_basis
 from topoequi.testing import assert_equivariant
 

@@ -2,7 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from topoequi.symmetry import SO3, Rep, from_e3nn, from_escnn, group_from_name, irreps_rep, to_e3nn, to_escnn
+from topoequi.symmetry import (
+    SO3,
+    Rep,
+    from_e3nn,
+    from_escnn,
+    group_from_name,
+    irreps_rep,
+    to_e3nn,
+    to_escnn,
+)
 from topoequi.symmetry.convert import escnn_elements
 
 TOL = 1e-10

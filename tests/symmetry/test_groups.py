@@ -5,6 +5,7 @@ import torch
 
 from topoequi.symmetry import SO3, Cyclic, Dihedral, group_from_name
 
+
 def draws(group, n, seed):
     return group.sample(n, generator=torch.Generator().manual_seed(seed))
 

@@ -1,8 +1,16 @@
 import pytest
 import torch
 
-from topoequi.symmetry import (SO3, Rep, clebsch_gordan, endomorphism_basis, group_from_name, hom_basis,
-                               irreps_rep, tensor_product)
+from topoequi.symmetry import (
+    SO3,
+    Rep,
+    clebsch_gordan,
+    endomorphism_basis,
+    group_from_name,
+    hom_basis,
+    irreps_rep,
+    tensor_product,
+)
 
 TOL = 1e-10
 

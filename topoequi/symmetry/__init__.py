@@ -7,16 +7,42 @@ import re
 
 from topoequi.symmetry.fourier import GroupFourier, check_regular, sampling_matrix
 from topoequi.symmetry.group import Group, Irrep
-from topoequi.symmetry.intertwiners import clebsch_gordan, endomorphism_basis, hom_basis, intertwiner_basis
+from topoequi.symmetry.intertwiners import (
+    clebsch_gordan,
+    endomorphism_basis,
+    hom_basis,
+    intertwiner_basis,
+)
 from topoequi.symmetry.planar import O2, SO2, Cyclic, Dihedral, PlanarGroup
 from topoequi.symmetry.representation import Rep, decompose, irreps_rep, tensor_product
 from topoequi.symmetry.spatial import O3, SO3, Axial, Octahedral, WithReflection
 
 __all__ = [
-    "Group", "Irrep", "Rep", "PlanarGroup", "SO2", "O2", "Cyclic", "Dihedral", "SO3", "O3", "Axial",
-    "Octahedral", "WithReflection", "group_from_name", "GROUP_NAMES", "decompose", "tensor_product",
-    "irreps_rep", "hom_basis", "clebsch_gordan", "endomorphism_basis", "intertwiner_basis",
-    "GroupFourier", "sampling_matrix", "check_regular",
+    "GROUP_NAMES",
+    "O2",
+    "O3",
+    "SO2",
+    "SO3",
+    "Axial",
+    "Cyclic",
+    "Dihedral",
+    "Group",
+    "GroupFourier",
+    "Irrep",
+    "Octahedral",
+    "PlanarGroup",
+    "Rep",
+    "WithReflection",
+    "check_regular",
+    "clebsch_gordan",
+    "decompose",
+    "endomorphism_basis",
+    "group_from_name",
+    "hom_basis",
+    "intertwiner_basis",
+    "irreps_rep",
+    "sampling_matrix",
+    "tensor_product",
 ]
 
 GROUP_NAMES = ("SO(2)", "O(2)", "C<N>", "D<N>", "SO(3)", "O(3)", "SO(2)@R3", "O(2)@R3", "C<N>@R3",

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -89,7 +89,7 @@ def escnn_elements(group: Group, gspace, elements: Tensor) -> list:
     return [fiber.element((int(s < 0), (s * m).numpy()), "MAT") for s, m in zip(sign, g)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _escnn_match(psi: Irrep, max_frequency: int):
     """The escnn irrep equivalent to ``psi`` and the orthogonal ``T`` with ``psi(g) = T esc(g) T^T``."""
     gspace = escnn_gspace(psi.group, max(max_frequency, psi.frequency))

@@ -11,7 +11,7 @@ features in that basis, so that they can feed any G-equivariant layer.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -30,7 +30,7 @@ def _parent_rep(d: int, max_frequency: int) -> Rep:
     return Rep(o2, [o2.irrep(0, 0)] + [o2.irrep(1, k) for k in range(1, max_frequency + 1)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _restricted(group: Group, max_frequency: int) -> tuple[Rep, Tensor]:
     parent = _parent_rep(group.d, max_frequency)
     rep = parent if parent.group == group else parent.restrict(group)

@@ -11,7 +11,7 @@ same group and representations always give the same basis.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -57,7 +57,7 @@ def intertwiner_basis(rho_out: Callable[[Tensor], Tensor], rho_in: Callable[[Ten
     return canonical_basis(kernel @ kernel.T, kernel.shape[1]).reshape(-1, d_out, d_in)
 
 
-@lru_cache(maxsize=None)
+@cache
 def endomorphism_basis(irrep: Irrep) -> Tensor:
     """Basis ``[type_dim, dim, dim]`` of the maps commuting with ``irrep``; the first is the identity."""
     basis = intertwiner_basis(irrep.matrices, irrep.matrices, irrep.group)
@@ -72,7 +72,7 @@ def endomorphism_basis(irrep: Irrep) -> Tensor:
     return torch.cat([eye[None], others * irrep.dim**0.5])
 
 
-@lru_cache(maxsize=None)
+@cache
 def clebsch_gordan(irrep1: Irrep, irrep2: Irrep, irrep3: Irrep) -> Tensor:
     """Basis ``[n, d3, d1, d2]`` of equivariant maps ``irrep1 (x) irrep2 -> irrep3``.
 

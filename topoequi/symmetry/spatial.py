@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import permutations, product
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -98,7 +99,7 @@ class SO3(Group):
         return _proper(g)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sh_pinv(l: int, dtype: torch.dtype, device: str) -> tuple[Tensor, Tensor]:
     gen = torch.Generator().manual_seed(l)
     points = torch.randn(2 * (2 * l + 1), 3, generator=gen, dtype=torch.float64)
@@ -198,8 +199,8 @@ class Octahedral(Group):
     """
 
     name, d, order = "O", 3, 24
-    _ids = [("A1",), ("T1",), ("E",), ("T2",), ("A2",)]
-    _info = {("A1",): (1, 1, 0), ("T1",): (3, 1, 1), ("E",): (2, 1, 2),
+    _ids = (("A1",), ("T1",), ("E",), ("T2",), ("A2",))
+    _info: ClassVar[dict] = {("A1",): (1, 1, 0), ("T1",): (3, 1, 1), ("E",): (2, 1, 2),
              ("T2",): (3, 1, 2), ("A2",): (1, 1, 3)}
 
     def irrep_ids(self, max_frequency):
@@ -245,7 +246,7 @@ class WithReflection(Group):
 
     d = 3
     has_reflections = True
-    _special = {("SO(3)", "inversion"): "O(3)", ("O", "inversion"): "Oh",
+    _special: ClassVar[dict] = {("SO(3)", "inversion"): "O(3)", ("O", "inversion"): "Oh",
                 ("C1@R3", "inversion"): "Ci", ("C1@R3", "mirror"): "Cs"}
 
     def __init__(self, base: Group, reflection: str = "inversion"):

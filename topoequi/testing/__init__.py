@@ -1,4 +1,4 @@
 """Test helpers, usable by downstream users too."""
 from topoequi.testing.equivariance import POSITIONS, assert_equivariant, equivariance_error
 
-__all__ = ["assert_equivariant", "equivariance_error", "POSITIONS"]
+__all__ = ["POSITIONS", "assert_equivariant", "equivariance_error"]

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from topoequi.symmetry import Group, Rep
 
-Action = Union[Rep, str, None]
+Action = Rep | str | None
 POSITIONS = "pos"
 DEFAULT_ATOL = 1e-9
 

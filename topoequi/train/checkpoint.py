@@ -47,10 +47,10 @@ def load_checkpoint(path: str | os.PathLike, expected_config: dict | None = None
         raise FileNotFoundError(f"checkpoint '{path}' does not exist")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
+    except Exception as exc:
         raise ValueError(f"checkpoint '{path}' is corrupt or not a topoequi checkpoint: {exc}") from exc
     if not isinstance(ckpt, dict):
-        raise ValueError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, expected a dict")
+        raise ValueError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, expected a dict")  # noqa: TRY004
     if expected_config is not None:
         saved = ckpt.get("config", {})
         diff = {k: (saved.get(k), v) for k, v in expected_config.items() if saved.get(k) != v}

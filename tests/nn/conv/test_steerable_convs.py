@@ -103,7 +103,6 @@ def test_gradcheck_tiny(cls):
 
 @pytest.mark.parametrize("cls", CONVS)
 def test_no_edges_and_isolated_nodes_give_bias_only(cls):
-    group = group_from_name("O(3)")
     rep = from_e3nn("3x0e+2x1o")
     conv = cls(rep, rep)
     with torch.no_grad():
