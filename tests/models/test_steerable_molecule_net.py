@@ -5,7 +5,7 @@ from torch_geometric.data import Batch
 from topoequi.datasets import QM9
 from topoequi.models.steerable_molecule_net import SteerableMoleculeNet, build_steerable_molecule_net
 from topoequi.symmetry import group_from_name
-from topoequi.testing import assert_equivariant
+from topoequi.testing import assert_equivariant, equivariance_error
 
 SMALL = "8x0e+2x1o+1x2e"
 
@@ -77,3 +77,29 @@ def test_bad_options_are_named():
         SteerableMoleculeNet(group="SO(2)")
     with pytest.raises(ValueError, match="edge_attributes need"):
         SteerableMoleculeNet(kernel="steerable", edge_attributes=True)
+
+
+@pytest.mark.parametrize("group", ["O(3)", "SO(2)@R3"])
+def test_fourier_nonlinearity_option(molecules, group):
+    # adaptive sampling on the fewest samples: invariant to rounding; a fixed grid of as many samples is not
+    g = group_from_name(group)
+    errors = {}
+    for nonlinearity in ("fourier", "fourier_uniform"):
+        torch.manual_seed(3)
+        model = SteerableMoleculeNet(num_layers=2, embedding_dim=8, nonlinearity=nonlinearity, fourier_channels=2,
+                                     group=group).double().eval()
+        assert model.hidden_rep == g.regular_rep(1) * 2
+        predict = _positions_to_prediction(model, molecules)
+        errors[nonlinearity] = equivariance_error(predict, [molecules.pos.double()], ["pos"], None, group=g)[0]
+        assert predict(molecules.pos.double()).std() > 1e-3
+    assert errors["fourier"] < 1e-12 and errors["fourier_uniform"] > 1e-4
+    with pytest.raises(ValueError, match="nonlinearity must be 'gate', 'fourier' or 'fourier_uniform'"):
+        SteerableMoleculeNet(nonlinearity="fourier_adaptive")
+
+
+def _positions_to_prediction(model, molecules):
+    def predict(pos):
+        batch = molecules.clone()
+        batch.pos = pos
+        return model(batch)
+    return predict

@@ -6,8 +6,8 @@ from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from topoequi.graph import radius_graph
-from topoequi.nn import (EquivariantBatchNorm, EquivariantLinear, GatedNonlinearity, ImplicitSteerableConv,
-                         SteerableConv)
+from topoequi.nn import (EquivariantBatchNorm, EquivariantLinear, FourierNonlinearity, GatedNonlinearity,
+                         ImplicitSteerableConv, SteerableConv)
 from topoequi.symmetry import Group, Rep, from_e3nn, group_from_name
 
 NUM_ATOM_TYPES = 10  # atomic numbers 1..9 cover QM9 (H, C, N, O, F)
@@ -35,8 +35,9 @@ class SteerableMoleculeNet(nn.Module):
         + W_{self} f_i\big)\Big)
 
     (the residual only where the representations agree), with a gated
-    nonlinearity :math:`\sigma`; the invariant features of the last block go
-    through an MLP to one number per atom, summed (or averaged) per molecule.
+    nonlinearity :math:`\sigma` or a Fourier one (:class:`~topoequi.nn.FourierNonlinearity`
+    on ``fourier_channels`` copies of ``G.regular_rep(fourier_frequency)``); the
+    invariant features of the last block go through an MLP to one number per atom, summed (or averaged) per molecule.
     Edges join atoms closer than ``cutoff``. With ``edge_attributes=True`` the
     kernel also sees the paper's edge attributes :math:`z_{ij}`: one-hot atom
     types of both ends and the bond type (or "no bond").
@@ -53,6 +54,11 @@ class SteerableMoleculeNet(nn.Module):
         max_num_neighbors (int, optional): neighbours kept per atom. (default: ``32``)
         edge_attributes (bool, optional): atom + bond edge attributes (implicit only). (default: ``False``)
         readout (str, optional): ``"add"`` or ``"mean"`` over atoms. (default: ``"add"``)
+        nonlinearity (str, optional): ``"gate"``, ``"fourier"`` (adaptive sampling on the
+            fewest samples) or ``"fourier_uniform"`` (a fixed grid of as many); the Fourier
+            ones replace ``hidden_irreps`` by regular representations. (default: ``"gate"``)
+        fourier_frequency (int, optional): band-limit of the Fourier features. (default: ``1``)
+        fourier_channels (int, optional): copies of the band-limited regular representation. (default: ``8``)
         **conv_kwargs: passed to the convolutions (e.g. ``max_frequency``, ``channels``).
 
     Shapes:
@@ -63,7 +69,8 @@ class SteerableMoleculeNet(nn.Module):
 
     def __init__(self, kernel: str = "implicit", group: str = "O(3)", hidden_irreps: str = "32x0e+8x1o+4x2e",
                  num_layers: int = 3, embedding_dim: int = 32, cutoff: float = 5.0, max_num_neighbors: int = 32,
-                 edge_attributes: bool = False, readout: str = "add", **conv_kwargs):
+                 edge_attributes: bool = False, readout: str = "add", nonlinearity: str = "gate",
+                 fourier_frequency: int = 1, fourier_channels: int = 8, **conv_kwargs):
         super().__init__()
         if kernel not in ("implicit", "steerable"):
             raise ValueError(f"SteerableMoleculeNet: kernel must be 'implicit' or 'steerable', got {kernel!r}")
@@ -71,18 +78,26 @@ class SteerableMoleculeNet(nn.Module):
             raise ValueError("SteerableMoleculeNet: edge_attributes need kernel='implicit'")
         if readout not in ("add", "mean"):
             raise ValueError(f"SteerableMoleculeNet: readout must be 'add' or 'mean', got {readout!r}")
+        if nonlinearity not in ("gate", "fourier", "fourier_uniform"):
+            raise ValueError(f"SteerableMoleculeNet: nonlinearity must be 'gate', 'fourier' or 'fourier_uniform', "
+                             f"got {nonlinearity!r}")
         self.group = group_from_name(group)
         if self.group.d != 3:
             raise ValueError(f"SteerableMoleculeNet: molecules live in R^3; {self.group} acts on R^{self.group.d}")
         self.cutoff, self.max_num_neighbors, self.readout = cutoff, max_num_neighbors, readout
         self.edge_attributes = edge_attributes
-        hidden = hidden_rep_for(self.group, hidden_irreps)
+        if nonlinearity == "gate":
+            hidden, make_act = hidden_rep_for(self.group, hidden_irreps), GatedNonlinearity
+        else:
+            band = None if self.group.is_finite else fourier_frequency
+            hidden = self.group.regular_rep(band) * fourier_channels
+            make_act = FourierNonlinearity.factory(adaptive=nonlinearity == "fourier")
         self.embedding = nn.Embedding(NUM_ATOM_TYPES, embedding_dim)
         edge_rep = self.group.trivial_rep(2 * NUM_ATOM_TYPES + NUM_BOND_TYPES + 1) if edge_attributes else None
         self.convs, self.self_interactions, self.norms, self.gates = (nn.ModuleList() for _ in range(4))
         rep = self.group.trivial_rep(embedding_dim)
         for _ in range(num_layers):
-            gate = GatedNonlinearity(hidden)
+            gate = make_act(hidden)
             if kernel == "implicit":
                 conv = ImplicitSteerableConv(rep, gate.in_rep, edge_rep=edge_rep, cutoff=cutoff, **conv_kwargs)
             else:
@@ -132,7 +147,8 @@ class SteerableMoleculeNet(nn.Module):
 
 STEERABLE_MOLECULE_DEFAULTS = {"group": "O(3)", "hidden_irreps": "32x0e+8x1o+4x2e", "num_layers": 3,
                                "embedding_dim": 32, "cutoff": 5.0, "max_num_neighbors": 32,
-                               "edge_attributes": False, "readout": "add", "max_frequency": 2}
+                               "edge_attributes": False, "readout": "add", "max_frequency": 2,
+                               "nonlinearity": "gate", "fourier_frequency": 1, "fourier_channels": 8}
 
 
 def build_steerable_molecule_net(kernel: str, hparams: dict) -> SteerableMoleculeNet:

@@ -65,7 +65,7 @@ class FourierNonlinearity(nn.Module):
         adaptive (bool, optional): move the samples with the equivariant
             frame of each channel. (default: ``False``)
         min_strength (float, optional): relative strength of the
-            frequency-1 part above which the frame is fully used. (default: ``1e-2``)
+            frequency-1 part above which the frame is fully used. (default: ``1e-3``)
         temperature (float, optional): softness of the choice between the two
             components of O(2) / O(3). (default: ``0.1``)
 
@@ -76,7 +76,7 @@ class FourierNonlinearity(nn.Module):
 
     def __init__(self, rep: Rep, sigma: str | Callable[[Tensor], Tensor] = "elu",
                  samples: int | Tensor | None = None, adaptive: bool = False,
-                 min_strength: float = 1e-2, temperature: float = 0.1):
+                 min_strength: float = 1e-3, temperature: float = 0.1):
         super().__init__()
         self.single, self.channels = _split_channels(rep)
         self.in_rep = self.out_rep = rep

@@ -78,7 +78,7 @@ class FourierFrame:
         rep (Rep): one band-limited regular representation ``G.regular_rep(L)``
             with ``L >= 1``, for G in ``FRAME_GROUPS``.
         min_strength (float, optional): strength of the frequency-1 part above
-            which the frame is fully trusted. (default: ``1e-2``)
+            which the frame is fully trusted. (default: ``1e-3``)
         temperature (float, optional): softness ``tau`` of the choice between the
             two components (groups with reflections). (default: ``0.1``)
 
@@ -86,7 +86,7 @@ class FourierFrame:
     positive; :class:`Frames` ``.confidence`` is exactly invariant.
     """
 
-    def __init__(self, rep: Rep, min_strength: float = 1e-2, temperature: float = 0.1):
+    def __init__(self, rep: Rep, min_strength: float = 1e-3, temperature: float = 0.1):
         if not isinstance(rep, Rep):
             raise TypeError(f"FourierFrame: rep must be a Rep, got {type(rep).__name__}")
         check_regular(rep)
