@@ -70,9 +70,10 @@ class GroupLikelihood(nn.Module):
         else:
             if max_frequency is None:
                 raise ValueError(f"GroupLikelihood: max_frequency is required for the continuous group {group}")
-            if grid_size is None:
+            if grid_size is None:  # planar: 4 (L + 1) rotations per component; at least twice the coefficients
                 components = 2 if group.has_reflections else 1
-                grid_size = components * DEFAULT_ROTATIONS_PER_FREQUENCY * (max_frequency + 1)
+                grid_size = max(components * DEFAULT_ROTATIONS_PER_FREQUENCY * (max_frequency + 1),
+                                2 * group.regular_rep(max_frequency).dim)
             if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 1:
                 raise ValueError(f"GroupLikelihood: grid_size must be a positive int, got {grid_size!r}")
             grid = group.grid(grid_size)
@@ -162,15 +163,31 @@ class GroupLikelihood(nn.Module):
 
     @torch.no_grad()
     def concentrate_on(self, subgroup: Group, sharpness: float = 20.0) -> GroupLikelihood:
-        """Set the logits to the band-limited least-squares fit of ``sharpness * 1_H`` on the grid.
+        """Set the logits to the band-limited least-squares fit of the indicator of H on the grid,
+        rescaled so that they exceed their largest value off H by ``sharpness`` everywhere on H.
 
-        Exact when the indicator is band-limited (all of a finite group's band,
-        or the rotations of O(2) / D_N: ``(1 + det) / 2``); then the mass
-        outside H is about ``exp(-sharpness)`` times the mass inside.
+        The fit is constant on H (the projection commutes with translations by
+        H). For a finite group with its full band it is the indicator itself; a
+        continuous group resolves a finite H = C_N / D_N from band-limit N on.
+        The mass outside H is then at most ``(S / |H|) exp(-sharpness)``.
+        ``ValueError`` when the band-limit cannot separate H from the rest of the grid.
         """
-        target = self.subgroup_mask(subgroup).to(torch.float64) * float(sharpness)
-        solution = torch.linalg.lstsq(self.sampling.to(torch.float64), target[:, None]).solution[:, 0]
-        self.coefficients.copy_(solution.to(self.coefficients.dtype))
+        if not (isinstance(sharpness, (int, float)) and sharpness > 0 and math.isfinite(sharpness)):
+            raise ValueError(f"GroupLikelihood: sharpness must be a positive float, got {sharpness!r}")
+        mask = self.subgroup_mask(subgroup)
+        sampling = self.sampling.to(torch.float64)
+        fit = torch.linalg.lstsq(sampling, mask.to(torch.float64)[:, None]).solution[:, 0]
+        values = sampling @ fit
+        if bool(mask.all()):  # H holds the whole grid: the uniform density
+            gap, fit = 1.0, torch.zeros_like(fit)
+        else:
+            gap = float(values[mask].min() - values[~mask].max())
+        if gap <= 1e-6:
+            raise ValueError(f"GroupLikelihood: band-limit max_frequency={self.max_frequency} cannot concentrate "
+                             f"on {subgroup} within {self.group} (a finite C_N / D_N needs a band-limit of at "
+                             f"least N)")
+        coefficients = fit * (float(sharpness) / gap)
+        self.coefficients.copy_(coefficients.to(self.coefficients.dtype))
         return self
 
     def extra_repr(self) -> str:
