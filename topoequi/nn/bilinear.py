@@ -80,25 +80,38 @@ class EquivariantBilinear(nn.Module):
         for w in self.weights:
             nn.init.normal_(w, std=1.0 / math.sqrt(w.shape[0]))
 
-    def forward(self, a: Tensor) -> Tensor:
-        n = a.shape[0]
-        rows = a.split([psi.dim * m for psi, m in self.left_rep.irreps], dim=1)
-        blocks = [r.split([psi.dim * m for psi, m in self.right_rep.irreps], dim=2) for r in rows]
-        pieces = []
+    def matrix(self, dtype: torch.dtype | None = None) -> Tensor:
+        r"""The map as one dense matrix ``[dim rho_out, dim rho_a * dim rho_b]`` on the irreps bases,
+        :math:`M^{\psi_c}_{(w, c), (u, a), (v, b)} = \sum_k W^{\psi_c}_{uvk, w}\, C_k[c, a, b]`, so that
+        the layer is ``A.flatten(1) @ M.T``: parameter-sized work, then one matrix product per batch.
+        ``dtype``: build it in this precision (default: the weights'; the Clebsch-Gordan maps are float64)."""
+        dims_a = [psi.dim * m for psi, m in self.left_rep.irreps]
+        dims_b = [psi.dim * m for psi, m in self.right_rep.irreps]
+        start_a = [sum(dims_a[:i]) for i in range(len(dims_a))]
+        start_b = [sum(dims_b[:j]) for j in range(len(dims_b))]
+        d_a, d_b = sum(dims_a), sum(dims_b)
+        rows = []
+        if dtype is None:
+            dtype = self.weights[0].dtype if len(self.weights) else torch.get_default_dtype()
         for (psi_c, paths), w in zip(self.outputs, self.weights):
-            feats = []
+            w = w.to(dtype)
+            m_out = w.shape[1]
+            block = w.new_zeros(m_out, psi_c.dim, d_a, d_b)
+            offset = 0
             for i, j, name in paths:
-                (psi_a, m_a), (psi_b, m_b) = self.left_rep.irreps[i], self.right_rep.irreps[j]
-                block = blocks[i][j].reshape(n, m_a, psi_a.dim, m_b, psi_b.dim)
-                cg = getattr(self, name).to(a.dtype)
-                if psi_a.dim == psi_b.dim == psi_c.dim == 1:
-                    feats.append(block.reshape(n, m_a * m_b, 1) * cg.reshape(1, 1, 1))
-                else:
-                    t = torch.einsum("nuavb,kcab->nuvkc", block, cg)
-                    feats.append(t.reshape(n, -1, psi_c.dim))
-            t = torch.cat(feats, 1)  # [N, paths, d_c]
-            pieces.append(torch.einsum("npc,pw->nwc", t, w.to(a.dtype)).reshape(n, -1))
+                m_a, m_b = self.left_rep.irreps[i][1], self.right_rep.irreps[j][1]
+                cg = getattr(self, name).to(w.dtype)
+                w_path = w[offset:offset + m_a * m_b * cg.shape[0]].view(m_a, m_b, cg.shape[0], m_out)
+                offset += w_path[..., 0].numel()
+                part = torch.einsum("uvkw,kcab->wcuavb", w_path, cg).reshape(m_out, psi_c.dim, dims_a[i], dims_b[j])
+                block[:, :, start_a[i]:start_a[i] + dims_a[i], start_b[j]:start_b[j] + dims_b[j]] = part
+            rows.append(block.reshape(m_out * psi_c.dim, d_a * d_b))
         if self.num_missing:
-            pieces.append(a.new_zeros(n, self.num_missing))
-        out = torch.cat(pieces, -1)[:, self.out_perm] if pieces else a.new_zeros(n, 0)
+            rows.append(torch.zeros(self.num_missing, d_a * d_b, dtype=dtype, device=self.out_perm.device))
+        if not rows:  # a zero-dimensional output
+            return torch.zeros(0, d_a * d_b, dtype=dtype, device=self.out_perm.device)
+        return torch.cat(rows)[self.out_perm]
+
+    def forward(self, a: Tensor) -> Tensor:
+        out = a.reshape(a.shape[0], -1) @ self.matrix(a.dtype).T
         return self.out_rep.from_irreps_basis(out)

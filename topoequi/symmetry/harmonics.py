@@ -31,10 +31,13 @@ def _parent_rep(d: int, max_frequency: int) -> Rep:
 
 
 @cache
-def _restricted(group: Group, max_frequency: int) -> tuple[Rep, Tensor]:
+def _restricted(group: Group, max_frequency: int) -> tuple[Rep, Tensor | None]:
+    """The restricted representation and its change of basis (``None`` when it is the identity)."""
     parent = _parent_rep(group.d, max_frequency)
     rep = parent if parent.group == group else parent.restrict(group)
-    q = rep.change_of_basis_or_eye()
+    q = rep.change_of_basis
+    if q is not None and torch.equal(q, torch.eye(q.shape[0], dtype=q.dtype)):
+        q = None
     return Rep(group, rep.irreps), q
 
 
@@ -69,5 +72,5 @@ def harmonics(vectors: Tensor, group: Group, max_frequency: int) -> Tensor:
         feats = torch.cat(parts, -1)
     # at the zero vector only the invariant l = 0 part survives (the O(d)-average of the rest)
     feats = torch.cat([feats[..., :1], feats[..., 1:] * (norm > 0).to(feats.dtype)], -1)
-    q = _restricted(group, max_frequency)[1].to(dtype=vectors.dtype, device=vectors.device)
-    return feats @ q
+    q = _restricted(group, max_frequency)[1]
+    return feats if q is None else feats @ q.to(dtype=vectors.dtype, device=vectors.device)

@@ -14,25 +14,27 @@ from topoequi.symmetry import Rep
 def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
     r""":math:`A_i = \sum_{j \to i} h_{ji} \otimes x_j` for all nodes, as one batched matrix product.
 
-    Edges are sorted by target and each neighbourhood is padded to the largest
-    degree, so :math:`A = H^\top F` with :math:`H: [N, D, d_h]`, :math:`F: [N, D, d_x]`;
-    no per-edge matrix is materialized.
+    Each neighbourhood is padded to the largest degree :math:`D` (the slot of
+    edge :math:`e` at its target is its rank among the edges into that target;
+    empty slots read an appended zero row), so :math:`A = H^\top F` with
+    :math:`H: [N, D, d_h]`, :math:`F: [N, D, d_x]` gathered straight from
+    ``kernel`` and ``x``; no per-edge matrix is materialized.
     """
     src, dst = edge_index
-    out = x.new_zeros(num_nodes, kernel.shape[1], x.shape[1])
-    if dst.numel() == 0:
-        return out
+    num_edges = dst.numel()
+    if num_edges == 0:
+        return x.new_zeros(num_nodes, kernel.shape[1], x.shape[1])
     order = torch.argsort(dst, stable=True)
-    dst_sorted = dst[order]
+    dst_sorted = dst.index_select(0, order)
     degree = torch.bincount(dst_sorted, minlength=num_nodes)
-    start = torch.cumsum(degree, 0) - degree
-    slot = torch.arange(dst.numel(), device=dst.device) - start[dst_sorted]
-    width = int(degree.max())
-    h = kernel.new_zeros(num_nodes, width, kernel.shape[1])
-    f = x.new_zeros(num_nodes, width, x.shape[1])
-    h = h.index_put((dst_sorted, slot), kernel[order])
-    f = f.index_put((dst_sorted, slot), x[src[order]])
-    return torch.bmm(h.transpose(1, 2), f)
+    slot = torch.arange(num_edges, device=dst.device) - (torch.cumsum(degree, 0) - degree).index_select(0, dst_sorted)
+    edge_at = torch.full((num_nodes, int(degree.max())), num_edges, dtype=torch.long, device=dst.device)
+    edge_at[dst_sorted, slot] = order
+    edge_at = edge_at.view(-1)
+    source_at = torch.cat([src, src.new_full((1,), num_nodes)]).index_select(0, edge_at)
+    h = torch.cat([kernel, kernel.new_zeros(1, kernel.shape[1])]).index_select(0, edge_at)
+    f = torch.cat([x, x.new_zeros(1, x.shape[1])]).index_select(0, source_at)
+    return torch.bmm(h.view(num_nodes, -1, kernel.shape[1]).transpose(1, 2), f.view(num_nodes, -1, x.shape[1]))
 
 
 class SteerableMessagePassing(MessagePassing):
