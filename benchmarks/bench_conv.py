@@ -1,6 +1,6 @@
 r"""Steerable point convolutions on a QM9 batch: topoequi against escnn and e3nn.
 
-One layer, forward + backward (loss = sum of squared outputs), float32, 2 threads,
+One layer, forward + backward (loss = sum of squared outputs), float32, ``--threads`` (2),
 on real molecules: 128 QM9 molecules of 18 atoms from the embedded sample
 (``topoequi.datasets.QM9(source="sample")``), edges within 5 A
 (``topoequi.graph.radius_graph``, at most 64 neighbours), fields
@@ -215,9 +215,10 @@ def training_step(model: torch.nn.Module, x: Tensor, pos: Tensor, edge_index: Te
     return step
 
 
-def time_models(names: list[str], batch_size: int, repeats: int) -> tuple[dict, dict, dict]:
+def time_models(names: list[str], batch_size: int, repeats: int, threads: int,
+                cpu_time: bool) -> tuple[dict, dict, dict]:
     """Build ``names`` in this process and time them round-robin; returns timings, skips, data."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     builders, skipped = {}, {}
     for name in names:
         try:
@@ -234,19 +235,20 @@ def time_models(names: list[str], batch_size: int, repeats: int) -> tuple[dict, 
         build_s[name] = time.perf_counter() - start
         params[name] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         steps[name] = training_step(model, x, data["pos"], data["edge_index"])
-    timings = _timing.time_interleaved(steps, repeats=repeats, warmup=2)
+    timings = _timing.time_interleaved(steps, repeats=repeats, warmup=2,
+                                       clock=time.process_time if cpu_time else time.perf_counter)
     results = {name: {"name": name, "seconds": t.seconds, "median_s": t.median,
                       "molecules_per_s": batch_size / t.median, "params": params[name],
                       "build_s": build_s[name]} for name, t in timings.items()}
     return results, skipped, data
 
 
-def measure_memory(name: str, batch_size: int) -> dict:
+def measure_memory(name: str, batch_size: int, threads: int) -> dict:
     """Peak memory of building ``name`` and of forward + backward, and its equivariance error
     (meant to run in a fresh interpreter: ``--worker NAME``)."""
     from topoequi.testing import equivariance_error
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     build, rep_of = model_factory(name)
     data = qm9_batch(batch_size)
     pos, edge_index = data["pos"], data["edge_index"]
@@ -285,9 +287,10 @@ def measure_memory(name: str, batch_size: int) -> dict:
             "equivariance_error": error, "equivariance_built_in": built_in}
 
 
-def run_isolated(name: str, batch_size: int) -> dict:
+def run_isolated(name: str, batch_size: int, threads: int) -> dict:
     """:func:`measure_memory` of ``name`` in a fresh interpreter."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--batch-size", str(batch_size)]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--batch-size", str(batch_size),
+           "--threads", str(threads)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
@@ -310,8 +313,9 @@ def print_table(results: dict, skipped: dict, data: dict, args: argparse.Namespa
     print(f"batch: {args.batch_size} QM9 molecules (embedded sample) of "
           f"{'/'.join(map(str, sorted(set(data['sizes'].tolist()))))} atoms, {data['pos'].shape[0]} atoms, "
           f"{data['edge_index'].shape[1]} edges within {CUTOFF} A (at most {MAX_NUM_NEIGHBORS} "
-          f"neighbours); fields {IRREPS} in and out; float32, 2 threads")
-    print(f"time: forward + backward of sum(out**2), all models in one process round-robin, warm-up 2, "
+          f"neighbours); fields {IRREPS} in and out; float32, {args.threads} thread(s)")
+    print(f"time ({'process CPU time' if args.cpu_time else 'wall'}): forward + backward of sum(out**2), "
+          f"all models in one process round-robin, warm-up 2, "
           f"median of {args.repeats}; 1-min load average {load[0]:.1f} before, {load[1]:.1f} after")
     print("memory (fresh process per model, resident set from /proc/self/status, high-water mark reset "
           "with clear_refs): 'peak' = VmHWM over build + 2 steps minus VmRSS after imports + data; "
@@ -352,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="models to measure (default: all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed iterations (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="molecules (default: 128)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time by process CPU time instead of wall time (robust on a shared machine)")
     parser.add_argument("--worker", choices=sorted(MODELS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -359,15 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size < EQUIVARIANCE_MOLECULES:
         parser.error(f"--batch-size must be >= {EQUIVARIANCE_MOLECULES}, got {args.batch_size}")
     if args.worker:
-        print(RESULT_TAG + json.dumps(measure_memory(args.worker, args.batch_size)), flush=True)
+        print(RESULT_TAG + json.dumps(measure_memory(args.worker, args.batch_size, args.threads)), flush=True)
         return 0
     names = [name for name in MODELS if name in args.only]
     load_before = os.getloadavg()[0]
-    results, skipped, data = time_models(names, args.batch_size, args.repeats)
+    results, skipped, data = time_models(names, args.batch_size, args.repeats, args.threads, args.cpu_time)
     load_after = os.getloadavg()[0]
     for name, r in results.items():
         print(f"  {MODELS[name]}: {r['molecules_per_s']:.1f} mol/s; measuring memory ...", flush=True)
-        r.update(run_isolated(name, args.batch_size))
+        r.update(run_isolated(name, args.batch_size, args.threads))
     print_table(results, skipped, data, args, (load_before, load_after))
     return 0
 
