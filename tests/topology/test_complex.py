@@ -24,6 +24,19 @@ def test_clique_complex_matches_networkx_triangles():
     assert clique_complex(ei, 40, max_dim=1).triangles.shape == (0, 3)
 
 
+def test_triangles_with_hubs_are_listed_once_in_order():
+    # a hub joined to everything (every edge to it closes triangles) plus a K_6 and random edges
+    g = nx.gnp_random_graph(60, 0.08, seed=2)
+    g.add_edges_from((7, v) for v in range(60) if v != 7)
+    g.add_edges_from((a, b) for a in range(40, 46) for b in range(a + 1, 46))
+    ei = torch.tensor(list(g.edges())).T.flip(0)                 # reversed pairs: u > v
+    cx = clique_complex(ei, 60)
+    tri = sorted(tuple(sorted(c)) for c in nx.enumerate_all_cliques(g) if len(c) == 3)
+    assert cx.triangles.tolist() == [list(t) for t in tri]
+    k6 = torch.tensor([(a, b) for a in range(6) for b in range(a + 1, 6)]).T
+    assert clique_complex(k6, 6).triangles.size(0) == 20
+
+
 def test_clean_edges_drops_loops_duplicates_and_directions():
     ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 1, 3, 3, 3]])
     assert clean_edges(ei, 4).tolist() == [[0, 1], [2, 3]]

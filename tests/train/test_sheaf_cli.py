@@ -14,14 +14,15 @@ pytestmark = pytest.mark.skipif(not (default_source() / "webkb" / "texas").is_di
 def test_train_sheaf_on_texas(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
     out = tmp_path / "run"
-    rc = cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "persistent", "--splits", "2",
+    rc = cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "persistent,conv", "--splits", "2",
                    "--epochs", "3", "--baselines", "gcn,nsd", "--out", str(out),
                    "--data-root", str(tmp_path / "data")])
     assert rc == 0
     with open(out / "per_split.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["model"], r["split"]) for r in rows] == [
-        ("persistent", "0"), ("persistent", "1"), ("gcn", "0"), ("gcn", "1"), ("nsd", "0"), ("nsd", "1")]
+        ("persistent", "0"), ("persistent", "1"), ("conv", "0"), ("conv", "1"), ("gcn", "0"), ("gcn", "1"),
+        ("nsd", "0"), ("nsd", "1")]
     assert all(0.0 <= float(r["test_acc"]) <= 1.0 and int(r["epochs_run"]) == 3 for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     accs = [100 * float(r["test_acc"]) for r in rows if r["model"] == "gcn"]
@@ -36,5 +37,7 @@ def test_bad_arguments(tmp_path, monkeypatch):
         cli.main(["train", "sheaf", "--dataset", "texas", "--splits", "11", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="--baselines"):
         cli.main(["train", "sheaf", "--dataset", "texas", "--baselines", "mlp", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--variant"):
+        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv,gcn", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         cli.main(["train", "sheaf", "--dataset", "pubmed", "--out", str(tmp_path)])

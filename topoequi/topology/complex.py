@@ -95,36 +95,47 @@ def clean_edges(edge_index: Tensor | np.ndarray, num_nodes: int, *,
             raise ValueError(f"{name} holds {int(loops.sum())} self-loops; a simplicial complex has none")
         ei = ei[:, ~loops]
     uv = np.sort(ei.T.astype(np.int64), axis=1)
-    return np.unique(uv, axis=0) if len(uv) else np.zeros((0, 2), dtype=np.int64)
+    if not len(uv):
+        return np.zeros((0, 2), dtype=np.int64)
+    keys = np.unique(uv[:, 0] * num_nodes + uv[:, 1])              # sorted, so lexicographic rows
+    return np.stack([keys // num_nodes, keys % num_nodes], 1)
 
 
 def triangles_of(edges: np.ndarray, num_nodes: int) -> np.ndarray:
-    """All triangles ``a < b < c`` of a simple graph given by sorted edges ``[E, 2]``.
+    """All triangles ``a < b < c`` of a simple graph given by edges ``[E, 2]``, lexicographically sorted.
 
-    Vectorised: for every edge ``(a, b)`` the common neighbours ``c > b`` are
-    the nonzeros of a row-product of the sparse upper adjacency matrix.
+    Vectorised wedge listing: vertices are ranked by degree (ties by id) and
+    every edge is oriented from lower to higher rank; each oriented edge
+    ``x -> y`` is paired with every out-neighbour ``z`` of ``y`` and the wedge
+    is kept when ``x -> z`` is an edge (binary search in the sorted keys).
+    Each triangle is found once, from its lowest-ranked vertex; the degree
+    order bounds the work by ``O(E^1.5)`` even with hubs.
     """
-    import scipy.sparse as sp
-
     if len(edges) == 0:
         return np.zeros((0, 3), dtype=np.int64)
-    upper = sp.csr_matrix((np.ones(len(edges), dtype=np.int32), (edges[:, 0], edges[:, 1])),
-                          shape=(num_nodes, num_nodes))
-    # wedge a-b-c with a<b<c: (U @ U)[a, c] counts b; keep those with edge (a, c).
-    paths = (upper @ upper).multiply(upper).tocoo()
-    if paths.nnz == 0:
+    n = max(int(num_nodes), 1)
+    deg = np.bincount(edges.ravel(), minlength=n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), deg))] = np.arange(n)
+    ru, rv = rank[edges[:, 0]], rank[edges[:, 1]]
+    src, dst = np.minimum(ru, rv), np.maximum(ru, rv)
+    keys = np.sort(src * n + dst)
+    src, dst = keys // n, keys % n
+    out_deg = np.bincount(src, minlength=n)
+    out_start = np.concatenate([[0], np.cumsum(out_deg)[:-1]])
+    reps = out_deg[dst]
+    total = int(reps.sum())
+    if total == 0:
         return np.zeros((0, 3), dtype=np.int64)
-    a_idx, c_idx = paths.row, paths.col
-    # expand each (a, c) into its middle vertices b: neighbours of a (above a) that reach c.
-    out = []
-    indptr, indices = upper.indptr, upper.indices
-    upper_csc = upper.tocsc()
-    for a, c in zip(a_idx.tolist(), c_idx.tolist()):
-        nb_a = indices[indptr[a]:indptr[a + 1]]
-        into_c = upper_csc.indices[upper_csc.indptr[c]:upper_csc.indptr[c + 1]]
-        for b in np.intersect1d(nb_a, into_c, assume_unique=True).tolist():
-            out.append((a, b, c))
-    tri = np.array(out, dtype=np.int64).reshape(-1, 3)
+    wx, wy = np.repeat(src, reps), np.repeat(dst, reps)
+    within = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
+    wz = dst[out_start[wy] + within]
+    target = wx * n + wz
+    pos = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
+    hit = keys[pos] == target
+    by_rank = np.empty(n, dtype=np.int64)
+    by_rank[rank] = np.arange(n)
+    tri = np.sort(by_rank[np.stack([wx[hit], wy[hit], wz[hit]], 1)], axis=1)
     return tri[np.lexsort(tri.T[::-1])]
 
 

@@ -259,6 +259,11 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
             vt_x, vt_y = link_x.ravel(), link_y.ravel()
             o = np.argsort(vt_v, kind="stable")
             v_start = np.concatenate([[0], np.cumsum(t_vertex)[:-1]])
+            # half-edges on edges with >= 2 triangles (H_2(e) != 0), grouped by vertex
+            busy = np.flatnonzero(t_edge[h_edge] >= 2)
+            busy = busy[np.argsort(h_vertex[busy], kind="stable")]
+            busy_lo = np.searchsorted(h_vertex[busy], np.arange(n))
+            busy_hi = np.searchsorted(h_vertex[busy], np.arange(n), side="right")
             for v in need.tolist():
                 sel = o[v_start[v]:v_start[v] + t_vertex[v]]
                 tris = vt_inc[sel]
@@ -275,13 +280,13 @@ def local_homology_sheaf(edges: Tensor | np.ndarray, triangles: Tensor | np.ndar
                 cset = slice(offset, offset + qv.shape[1])
                 v_birth[v, cset] = tri_birth[tris[births]]
                 row_of = {t: i for i, t in enumerate(tris.tolist())}
-                for side in (0, 1):
-                    for e in np.flatnonzero((ed[:, side] == v) & (t_edge >= 2)).tolist():
-                        et, qe = edge_basis(e)
-                        rows = np.array([row_of[t] for t in et.tolist()])
-                        block = qe.T @ qv[rows]
-                        m = min(block.shape[0], d)
-                        restriction[e, side, :m, cset] = block[:m]
+                for h in busy[busy_lo[v]:busy_hi[v]].tolist():
+                    e, side = h % num_e, h // num_e
+                    et, qe = edge_basis(e)
+                    rows = np.array([row_of[t] for t in et.tolist()])
+                    block = qe.T @ qv[rows]
+                    m = min(block.shape[0], d)
+                    restriction[e, side, :m, cset] = block[:m]
     return LocalHomologySheaf(
         vertex_dims=torch.from_numpy(vertex_dims), edge_dims=torch.from_numpy(edge_dims),
         restriction=torch.from_numpy(restriction).to(dtype or torch.get_default_dtype()),

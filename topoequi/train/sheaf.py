@@ -1,7 +1,7 @@
 """Node classification with local homology sheaf networks, beside GCN, GAT and a learned-sheaf (NSD) control.
 
-``topoequi train sheaf --dataset texas --variant conv --out runs/texas`` trains
-the chosen sheaf variant and the baselines on the same graph, the same ten
+``topoequi train sheaf --dataset texas --variant conv,attention --out runs/texas``
+trains the chosen sheaf variants and the baselines on the same graph, the same ten
 Geom-GCN splits and the same seeds; for every split the test accuracy is read
 at the epoch of best validation accuracy. Writes ``per_split.csv`` and
 ``summary.json`` / ``summary.md`` (mean +- std over the splits) to ``--out``.
@@ -21,8 +21,9 @@ BASELINES = ("gcn", "gat", "nsd")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--variant", default="conv", choices=SHEAF_VARIANTS,
-                        help="local homology sheaf variant (persistent: sheaf learned through persistence)")
+    parser.add_argument("--variant", default="conv",
+                        help="comma-separated local homology sheaf variants, of "
+                             f"{','.join(SHEAF_VARIANTS)} (persistent: sheaf learned through persistence)")
     parser.add_argument("--baselines", default="gcn,gat,nsd",
                         help="comma-separated subset of gcn,gat,nsd trained in the same run ('' for none)")
     parser.add_argument("--splits", type=int, default=10, help="number of the ten splits to run (first k)")
@@ -128,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--splits must be between 1 and 10, got {args.splits}")
     if args.epochs < 1:
         raise ValueError(f"--epochs must be positive, got {args.epochs}")
+    variants = [v for v in args.variant.split(",") if v]
+    if not variants or set(variants) - set(SHEAF_VARIANTS):
+        raise ValueError(f"--variant: expected a comma-separated subset of {','.join(SHEAF_VARIANTS)}, "
+                         f"got {args.variant!r}")
     baselines = [b for b in args.baselines.split(",") if b]
     unknown = set(baselines) - set(BASELINES)
     if unknown:
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
           f"sum of vertex stalk dims H0/H1/H2 = {dims}; "
           f"vertices with a zero stalk: {int((data.vertex_dims.sum(1) == 0).sum())}")
 
-    models = [args.variant] + baselines
+    models = list(dict.fromkeys(variants + baselines))
     rows = []
     bar = tqdm(total=len(models) * args.splits, desc=f"{args.dataset}", unit="run")
     for name in models:

@@ -8,7 +8,7 @@ from torch.nn import Parameter
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
 
-from topoequi.nn.conv.local_homology_sheaf_conv import LocalHomologySheafConv, directed_blocks
+from topoequi.nn.conv.local_homology_sheaf_conv import LocalHomologySheafConv, laplacian_blocks
 
 
 class LocalHomologySheafAttention(LocalHomologySheafConv):
@@ -71,20 +71,17 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
         self.check_input(x, edges)
         res = self.sheaf(x, edges, restriction, triangles)
         y = self.left @ x @ self.right
-        edge_index, f_target, f_source = directed_blocks(edges, res)
-        alpha = self.edge_updater(edge_index, x=y, f_target=f_target, f_source=f_source)
-        out = self.propagate(edge_index, x=y, f_target=f_target, f_source=f_source, alpha=alpha,
-                             size=(x.size(0), x.size(0)))
+        n = x.size(0)
+        edge_index, own, cross, _ = laplacian_blocks(edges, res, n, normalize=False)
+        # <a, M y> = sum_ij M_ij (a y^T)_ij: read the scores off d x d products per vertex
+        probe_t, probe_s = self.att[0] @ y.transpose(-1, -2), self.att[1] @ y.transpose(-1, -2)
+        alpha = self.edge_updater(edge_index, probe_t=probe_t, probe_s=probe_s, own=own, cross=cross)
+        diag = own.new_zeros(n, *own.shape[1:]).index_add_(0, edge_index[1], alpha[:, None, None] * own)
+        out = diag @ y - self.propagate(edge_index, x=y, block=alpha[:, None, None] * cross, size=(n, n))
         return x - self.act(out)
 
-    def edge_update(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor, index: Tensor,
+    def edge_update(self, probe_t_i: Tensor, probe_s_j: Tensor, own: Tensor, cross: Tensor, index: Tensor,
                     ptr: Tensor | None, size_i: int | None) -> Tensor:
-        f_t = f_target.transpose(-1, -2)
-        score = ((f_t @ f_target @ x_i) * self.att[0]).sum((-1, -2)) + \
-            ((f_t @ f_source @ x_j) * self.att[1]).sum((-1, -2))
+        score = (own * probe_t_i).sum((-1, -2)) + (cross * probe_s_j).sum((-1, -2))
         alpha = softmax(F.leaky_relu(score, self.negative_slope), index, ptr, size_i)
         return F.dropout(alpha, p=self.dropout, training=self.training)
-
-    def message(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor,
-                alpha: Tensor) -> Tensor:
-        return alpha[:, None, None] * (f_target.transpose(-1, -2) @ (f_target @ x_i - f_source @ x_j))

@@ -7,20 +7,38 @@ from torch.nn import Parameter
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.resolver import activation_resolver
 
-from topoequi.topology.laplacian import laplacian_diagonal
 from topoequi.topology.sheaf import persistent_local_homology_restriction
 
 
-def directed_blocks(edges: Tensor, restriction: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``edge_index`` of both directions of every edge and the target / source restriction blocks.
+def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
+                     normalize: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""The blocks of the (normalised) sheaf Laplacian, for message passing.
 
-    Direction ``u -> v`` comes first for every edge, then ``v -> u``, as in
-    :class:`~topoequi.topology.SimplicialComplex`'s ``edge_index``.
+    Returns ``edge_index`` (``u -> v`` for every edge, then ``v -> u``), the
+    per-direction blocks :math:`A_{vu} = F_{v \le e}^\top F_{v \le e}` and
+    :math:`B_{vu} = F_{v \le e}^\top F_{u \le e}` (``[2E, d, d]``, target
+    ``v``), and the diagonal blocks :math:`L_{vv} = \sum_u A_{vu}`
+    (``[N, d, d]``), so that :math:`(L Y)_v = L_{vv} Y_v - \sum_u B_{vu} Y_u`.
+    With ``normalize`` every block is scaled to :math:`D^{-1/2} L D^{-1/2}`.
+    Products of the small ``d x d`` maps are formed once, so applying
+    :math:`L` costs one ``d x d`` by ``d x C`` product per vertex and per
+    directed edge.
     """
     edge_index = torch.cat([edges.t(), edges.t().flip(0)], dim=1)
     f_target = torch.cat([restriction[:, 1], restriction[:, 0]])
     f_source = torch.cat([restriction[:, 0], restriction[:, 1]])
-    return edge_index, f_target, f_source
+    f_t = f_target.transpose(-1, -2)
+    own, cross = f_t @ f_target, f_t @ f_source
+    target = edge_index[1]
+    diag = own.new_zeros(num_nodes, *own.shape[1:]).index_add_(0, target, own)
+    if normalize:
+        deg = diag.diagonal(dim1=-2, dim2=-1)
+        inv = torch.where(deg > 0, deg.clamp(min=1e-12).rsqrt(), torch.zeros_like(deg))
+        scale_t, scale_s = inv[target], inv[edge_index[0]]
+        own = scale_t[..., :, None] * own * scale_t[..., None, :]
+        cross = scale_t[..., :, None] * cross * scale_s[..., None, :]
+        diag = inv[..., :, None] * diag * inv[..., None, :]
+    return edge_index, own, cross, diag
 
 
 class LocalHomologySheafConv(MessagePassing):
@@ -123,19 +141,12 @@ class LocalHomologySheafConv(MessagePassing):
         self.check_input(x, edges)
         res = self.sheaf(x, edges, restriction, triangles)
         y = self.left @ x @ self.right
-        if self.normalize:
-            diag = laplacian_diagonal(edges, res, x.size(0))
-            inv_sqrt = torch.where(diag > 0, diag.clamp(min=1e-12).rsqrt(), torch.zeros_like(diag))
-            y = y * inv_sqrt.unsqueeze(-1)
-        edge_index, f_target, f_source = directed_blocks(edges, res)
-        out = self.propagate(edge_index, x=y, f_target=f_target, f_source=f_source,
-                             size=(x.size(0), x.size(0)))
-        if self.normalize:
-            out = out * inv_sqrt.unsqueeze(-1)
+        edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize)
+        out = diag @ y - self.propagate(edge_index, x=y, block=cross, size=(x.size(0), x.size(0)))
         return x - self.act(out)
 
-    def message(self, x_i: Tensor, x_j: Tensor, f_target: Tensor, f_source: Tensor) -> Tensor:
-        return f_target.transpose(-1, -2) @ (f_target @ x_i - f_source @ x_j)
+    def message(self, x_j: Tensor, block: Tensor) -> Tensor:
+        return block @ x_j
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.channels}, stalk_width={self.stalk_width}, "
