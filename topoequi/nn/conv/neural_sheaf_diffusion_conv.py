@@ -56,9 +56,12 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
     def sheaf(self, x: Tensor, edges: Tensor, restriction: Tensor | None,
               triangles: Tensor | None) -> Tensor:
         flat = x.reshape(x.size(0), -1)
-        u, v = flat[edges[:, 0]], flat[edges[:, 1]]
+        # Phi(x_v || x_u) = W_own x_v + W_other x_u: both halves applied once per vertex, then gathered.
         # side 0 is F_{u<=e} = Phi(x_u || x_v), side 1 is F_{v<=e} = Phi(x_v || x_u)
-        params = self.learner(torch.stack([torch.cat([u, v], -1), torch.cat([v, u], -1)], 1))
+        w_own, w_other = self.learner.weight.split(flat.size(1), dim=1)
+        own, other = flat @ w_own.t(), flat @ w_other.t()
+        u, v = edges[:, 0], edges[:, 1]
+        params = torch.stack([own[u] + other[v], own[v] + other[u]], 1)
         d = self.stalk_width
         if self.maps == "diagonal":
             return torch.diag_embed(torch.tanh(params))
