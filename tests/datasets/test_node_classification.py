@@ -32,3 +32,26 @@ def test_bad_names(tmp_path):
         load_node_classification(3, root=tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_node_classification("texas", root=tmp_path, source=tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,nodes,features,classes,first_split,edges,triangles,self_loops", [
+    ("texas", 183, 1703, 5, (87, 59, 37), 279, 67, 16),
+    ("wisconsin", 251, 1703, 5, (120, 80, 51), 450, 118, 16),
+    ("cornell", 183, 1703, 5, (87, 59, 37), 277, 59, 3),
+    ("film", 7600, 932, 5, (3648, 2432, 1520), 26659, 7121, 93),
+    ("cora", 2708, 1433, 7, (1192, 796, 497), 5278, 1630, 0),
+    ("citeseer", 3327, 3703, 6, (1596, 1065, 666), 4552, 1167, 0),
+])
+def test_all_six_graphs_and_their_clique_complexes(tmp_path, name, nodes, features, classes, first_split,
+                                                    edges, triangles, self_loops):
+    from topoequi.transforms import CliqueComplex
+
+    data = load_node_classification(name, root=tmp_path)
+    assert (data.num_nodes, data.num_features, int(data.y.max()) + 1) == (nodes, features, classes)
+    assert tuple(int(getattr(data, f"{m}_mask")[:, 0].sum()) for m in ("train", "val", "test")) == first_split
+    assert (data.train_mask.int() + data.val_mask.int() + data.test_mask.int()).max().item() == 1
+    assert int((data.edge_index[0] == data.edge_index[1]).sum()) == self_loops
+    # the clique complex drops the self-loops and both directions: the simple graph and its triangles
+    cx = CliqueComplex()(data)
+    assert (cx.edges.size(0), cx.triangles.size(0)) == (edges, triangles)
