@@ -14,6 +14,7 @@ import sys
 
 TRAIN_TASKS: dict[str, str] = {
     "lattice": "topoequi.train.lattice",
+    "mixed-symmetry": "topoequi.train.mixed_symmetry",
     "qm9": "topoequi.train.qm9",
     "sheaf": "topoequi.train.sheaf",
 }

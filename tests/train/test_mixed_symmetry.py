@@ -1,0 +1,42 @@
+"""``topoequi train mixed-symmetry``: a tiny real run writes checkpoints, logs, plots and per-part accuracies."""
+import csv
+import json
+
+import pytest
+import torch
+
+from topoequi import cli
+
+
+def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
+    out = tmp_path / "run"
+    common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2",
+              "--models", "equivariant,learnable", "--out", str(out), "--no-progress", "--threads", "1"]
+    assert cli.main(common + ["--epochs", "1"]) == 0
+    assert "mass on C4 per layer" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert [r["model"] for r in results] == ["equivariant", "learnable"]
+    assert results[0]["parameters"] == results[1]["parameters"] - 2 * 8
+    assert results[0]["test_size"] == 10 and all(0 <= r["digit_accuracy"] <= 1 for r in results)
+    # the equivariant model is D4-invariant: it cannot beat chance on handedness by more than the class balance
+    assert [layer["mass_on_C4"] for layer in results[0]["layers"]] == pytest.approx([0.5, 0.5], abs=1e-6)
+    assert max(layer["max_error_mirrors"] for layer in results[0]["layers"]) < 1e-9
+    for name in ("accuracy.png", "equivariant/lambda.png", "learnable/lambda.png", "learnable/curves.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    ckpt = torch.load(out / "learnable" / "last.pt", weights_only=True)
+    assert ckpt["epoch"] == 1 and ckpt["config"]["model"] == "learnable"
+    # a finished run is resumed (nothing left to train), never overwritten
+    assert cli.main(common + ["--epochs", "1", "--resume"]) == 0
+    with open(out / "learnable" / "log.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1]
+    assert cli.main(common + ["--epochs", "1"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_bad_arguments(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
+    assert cli.main(["train", "mixed-symmetry", "--models", "partial", "--out", str(tmp_path)]) == 2
+    assert "--models must be a comma-separated subset" in capsys.readouterr().err
+    assert cli.main(["train", "mixed-symmetry", "--kl-weight", "-1", "--out", str(tmp_path)]) == 2
+    assert "--kl-weight must be >= 0" in capsys.readouterr().err

@@ -1,0 +1,213 @@
+"""Mixed-symmetry digits: equivariant, non-equivariant and learnable-equivariance models side by side.
+
+Every digit is moved by a random element of D4; the digit class is D4-invariant,
+the handedness (mirrored or not) only C4-invariant. The three models of
+:class:`~topoequi.models.relaxed_point_classifier.RelaxedPointClassifier` have
+the same weights; each is trained with :class:`~topoequi.train.engine.Trainer`
+(tqdm, ``log.csv``, atomic ``last.pt`` / ``best.pt``, ``curves.png``) in
+``OUT/<model>/``, then evaluated on the test split per part, with the learned
+likelihoods reported by :func:`~topoequi.nn.equivariance_degree.equivariance_degree`
+(``OUT/<model>/lambda.png``). The summary goes to ``OUT/results.json`` and
+``OUT/accuracy.png``.
+
+    topoequi train mixed-symmetry --epochs 40
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from topoequi.models.relaxed_point_classifier import MODES
+
+NUM_DIGITS = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--likelihood-lr", type=float, default=0.05,
+                        help="learning rate of the likelihoods' Fourier coefficients (no weight decay)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the data order")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the D4 moves and the split")
+    parser.add_argument("--channels", type=int, default=6, help="regular copies per hidden layer")
+    parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions")
+    parser.add_argument("--kl-weight", type=float, default=1e-3,
+                        help="weight of sum_l KL(lambda_l || lambda_(l-1)), the first against uniform")
+    parser.add_argument("--align-weight", type=float, default=1e-2,
+                        help="weight of the alignment term (identity at the mode of every lambda)")
+    parser.add_argument("--defect-weight", type=float, default=1.0,
+                        help="weight of the equivariance defect of the unconstrained kernels of learnable layers")
+    parser.add_argument("--test-size", type=int, default=500)
+    parser.add_argument("--valid-size", type=int, default=300)
+    parser.add_argument("--train-size", type=int, default=None, help="train on the first N of the training split")
+    parser.add_argument("--subset", type=int, default=None, help="use the first N digits only (smoke runs)")
+    parser.add_argument("--out", default=os.path.join("runs", "mixed-symmetry"), help="run folder")
+    parser.add_argument("--resume", action="store_true", help="continue the runs in --out")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _check(args: argparse.Namespace) -> list[str]:
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODES]
+    if not models or bad:
+        raise ValueError(f"--models must be a comma-separated subset of {', '.join(MODES)}, got {args.models!r}")
+    for name in ("channels", "layers"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
+    for name in ("kl_weight", "align_weight", "defect_weight", "likelihood_lr"):
+        if not getattr(args, name) >= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if args.subset is not None and args.subset < 3:
+        raise ValueError(f"--subset must be at least 3, got {args.subset}")
+    return models
+
+
+def load_split(args: argparse.Namespace, progress: bool = False) -> dict[str, list]:
+    from topoequi.datasets.digits import mixed_symmetry_digits, split_indices
+
+    data = mixed_symmetry_digits(seed=args.data_seed, progress=progress, limit=args.subset)
+    test, valid = args.test_size, args.valid_size
+    if args.subset is not None:  # shrink the held-out parts with the subset
+        test, valid = max(1, min(test, len(data) // 3)), max(1, min(valid, len(data) // 3))
+    split = split_indices(len(data), test, valid, seed=args.data_seed)
+    if args.train_size is not None:
+        if not 1 <= args.train_size <= len(split["train"]):
+            raise ValueError(f"--train-size must be in [1, {len(split['train'])}], got {args.train_size}")
+        split["train"] = split["train"][:args.train_size]
+    return {name: [data[i] for i in idx.tolist()] for name, idx in split.items()}
+
+
+def objectives(model, kl_weight: float, align_weight: float, defect_weight: float):
+    """Per-sample loss: cross-entropy of the digit, plus that of the handedness on chiral digits, plus the
+    likelihood regularizers; per-sample metrics: the digit error and any error (digit or handedness)."""
+
+    def split_out(out: Tensor) -> tuple[Tensor, Tensor]:
+        return out[:, :NUM_DIGITS], out[:, NUM_DIGITS:]
+
+    def loss_fn(out: Tensor, batch) -> Tensor:
+        digit, hand = split_out(out)
+        loss = F.cross_entropy(digit, batch.y, reduction="none")
+        loss = loss + F.cross_entropy(hand, batch.hand, reduction="none") * batch.chiral.to(loss.dtype)
+        kl, align, defect = model.regularizers()
+        return loss + kl_weight * kl + align_weight * align + defect_weight * defect
+
+    def metrics_fn(out: Tensor, batch) -> dict[str, Tensor]:
+        digit, hand = split_out(out)
+        digit_wrong = digit.argmax(-1) != batch.y
+        hand_wrong = (hand.argmax(-1) != batch.hand) & batch.chiral
+        return {"digit_error": digit_wrong.double(), "error": (digit_wrong | hand_wrong).double()}
+
+    return loss_fn, metrics_fn
+
+
+@torch.no_grad()
+def part_accuracies(model, dataset: list, batch_size: int = 128) -> dict[str, float]:
+    """Test accuracy of the digit class (all digits) and of the handedness (chiral digits)."""
+    from torch_geometric.loader import DataLoader
+
+    model.eval()
+    digit_ok = hand_ok = chiral = 0
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        out = model(batch)
+        digit_ok += int((out[:, :NUM_DIGITS].argmax(-1) == batch.y).sum())
+        hand_ok += int(((out[:, NUM_DIGITS:].argmax(-1) == batch.hand) & batch.chiral).sum())
+        chiral += int(batch.chiral.sum())
+    return {"digit_accuracy": digit_ok / len(dataset), "hand_accuracy": hand_ok / max(chiral, 1),
+            "test_size": len(dataset), "test_chiral": chiral}
+
+
+def train_model(mode: str, split: dict[str, list], args: argparse.Namespace) -> dict:
+    """Train one model in ``OUT/<mode>``, reload its best checkpoint, evaluate and measure it."""
+    from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
+    from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
+    from topoequi.symmetry import Cyclic, Dihedral
+    from topoequi.train.checkpoint import load_checkpoint, seed_everything
+    from topoequi.train.engine import TrainConfig, Trainer
+
+    out = os.path.join(args.out, mode)
+    identity = {"task": "mixed-symmetry", "model": mode, "channels": args.channels, "layers": args.layers,
+                "kl_weight": args.kl_weight, "align_weight": args.align_weight,
+                "defect_weight": args.defect_weight, "likelihood_lr": args.likelihood_lr, "data_seed": args.data_seed,
+                "subset": args.subset, "train_size": len(split["train"]), "test_size": len(split["test"])}
+    seed_everything(args.seed)
+    model = RelaxedPointClassifier(Dihedral(4), 1, NUM_DIGITS + 2, mode=mode, channels=args.channels,
+                                   num_layers=args.layers)
+    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.defect_weight)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         weight_decay=args.weight_decay, seed=args.seed, monitor="valid_error",
+                         progress=not args.no_progress)
+    trainer = Trainer(model, split["train"], split["valid"], loss_fn, metrics_fn, config, out, identity=identity)
+    coefficients = [p for n, p in model.named_parameters() if n.startswith("likelihoods.")]
+    if coefficients:  # the likelihoods learn at their own rate
+        others = [p for n, p in model.named_parameters() if not n.startswith("likelihoods.")]
+        trainer.optimizer = torch.optim.AdamW(
+            [{"params": others}, {"params": coefficients, "lr": args.likelihood_lr, "weight_decay": 0.0}],
+            lr=args.lr, weight_decay=args.weight_decay)
+        trainer.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, T_max=args.epochs)
+    history = trainer.fit(resume=args.resume and os.path.exists(os.path.join(out, "last.pt")))
+    best = load_checkpoint(os.path.join(out, "best.pt"), expected_config=identity)
+    model.load_state_dict(best["model"])
+    report = equivariance_degree(model, subgroup=Cyclic(4))
+    plot_equivariance_degree(report, os.path.join(out, "lambda.png"),
+                             title=f"{mode}: learned likelihood per layer (mass on C4 = rotations)")
+    layers = []
+    for e in report:
+        mirror = torch.linalg.det(e["elements"]) < 0
+        layers.append({"name": e["name"], "group": str(e["group"]), "mass_on_C4": e["subgroup_mass"],
+                       "kl_uniform": e["kl_uniform"], "max_error_rotations": float(e["errors"][~mirror].max()),
+                       "max_error_mirrors": float(e["errors"][mirror].max())})
+    return {"model": mode, **part_accuracies(model, split["test"]), "best_epoch": int(best["epoch"]),
+            "epochs": len(history), "best_valid_error": trainer.best,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "weights": sum(p.numel() for n, p in model.named_parameters() if not n.startswith("likelihoods")),
+            "layers": layers}
+
+
+def plot_accuracies(results: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    width = 0.8 / len(results)
+    for i, r in enumerate(results):
+        ax.bar([j + i * width for j in range(2)], [r["digit_accuracy"], r["hand_accuracy"]], width, label=r["model"])
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(2)], ["digit class (D4-invariant)", "handedness (C4 only)"])
+    ax.set(ylabel="test accuracy", ylim=(0, 1))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        models = _check(args)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        split = load_split(args, progress=not args.no_progress)
+        results = [train_model(mode, split, args) for mode in models]
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        print(f"topoequi train mixed-symmetry: error: {exc}", file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"args": vars(args) | {"func": None}, "results": results}, f, indent=1)
+    plot_accuracies(results, os.path.join(args.out, "accuracy.png"))
+    print(f"{'model':<16} {'params':>7} {'digit acc':>9} {'hand acc':>8}  mass on C4 per layer")
+    for r in results:
+        masses = " ".join(f"{layer['mass_on_C4']:.3f}" for layer in r["layers"])
+        print(f"{r['model']:<16} {r['parameters']:>7} {r['digit_accuracy']:>9.3f} {r['hand_accuracy']:>8.3f}  {masses}")
+    print(f"-> {args.out}")
+    return 0
