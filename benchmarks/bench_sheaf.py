@@ -29,19 +29,25 @@ import numpy as np
 import torch
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median seconds over ``repeats`` calls after one warm-up, and peak traced MiB of one call."""
+def clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def timed(fn, repeats: int) -> tuple[float, float, float]:
+    """Median wall and process-CPU seconds over ``repeats`` calls after one warm-up, peak traced MiB."""
     fn()
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        w, c = clock()
         fn()
-        times.append(time.perf_counter() - t)
+        w2, c2 = clock()
+        walls.append(w2 - w)
+        cpus.append(c2 - c)
     tracemalloc.start()
     fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return statistics.median(times), peak / 2**20
+    return statistics.median(walls), statistics.median(cpus), peak / 2**20
 
 
 def synthetic(edges: np.ndarray, n: int, copies: int, rewire: float, seed: int = 0) -> np.ndarray:
@@ -74,7 +80,7 @@ def reference_sheaf(cx) -> int:
 
 
 def epoch_times(models: dict, data, repeats: int) -> dict:
-    """Median seconds of one training step per model; the models take turns so load hits all alike."""
+    """Median (wall, CPU) seconds of one training step per model; the models take turns."""
     import torch.nn.functional as F
 
     steps = {}
@@ -89,13 +95,15 @@ def epoch_times(models: dict, data, repeats: int) -> dict:
 
         step()                                                      # warm-up
         steps[name] = step
-    times = {name: [] for name in models}
+    times = {name: ([], []) for name in models}
     for _ in range(repeats):
         for name, step in steps.items():
-            t = time.perf_counter()
+            w, c = clock()
             step()
-            times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            w2, c2 = clock()
+            times[name][0].append(w2 - w)
+            times[name][1].append(c2 - c)
+    return {name: (statistics.median(ws), statistics.median(cs)) for name, (ws, cs) in times.items()}
 
 
 def main() -> None:
@@ -104,7 +112,7 @@ def main() -> None:
     parser.add_argument("--epoch-repeats", type=int, default=7, help="training steps timed per model")
     parser.add_argument("--stalk-width", type=int, default=4)
     parser.add_argument("--skip-large", action="store_true", help="skip the 10x Actor synthetic graph")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the construction is single-threaded)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -121,36 +129,40 @@ def main() -> None:
         e, n, _ = graphs["actor"]
         graphs["10x actor"] = (synthetic(e, n, 10, 0.1), 10 * n, None)
 
-    print(f"torch threads: {torch.get_num_threads()}, stalk width d = {args.stalk_width}")
+    print(f"torch threads: {torch.get_num_threads()}, stalk width d = {args.stalk_width}; "
+          f"CPU = process CPU seconds, wall in parentheses")
     print("\n## Construction (median of %d, peak = traced numpy/Python memory)\n" % args.repeats)
-    print("| graph | nodes | edges | triangles | clique complex (s) | gudhi expansion (s) | gudhi / ours "
-          "| sheaf (s) | sheaf peak (MiB) | complex + sheaf (s) | per-simplex reference (s) |")
+    print("| graph | nodes | edges | triangles | clique complex CPU s (wall) | gudhi expansion CPU s (wall) "
+          "| gudhi / ours (CPU) | sheaf CPU s (wall) | sheaf peak (MiB) | complex + sheaf CPU s (wall) "
+          "| per-simplex reference CPU s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     complexes = {}
     for name, (e, n, _) in graphs.items():
         ei = torch.from_numpy(e.T.copy())
-        t_cx, _ = timed(lambda: clique_complex(ei, n), args.repeats)
+        w_cx, c_cx, _ = timed(lambda: clique_complex(ei, n), args.repeats)
         cx = clique_complex(ei, n)
         complexes[name] = cx
-        t_gudhi, _ = timed(lambda: gudhi_clique(cx.edges.numpy(), n), args.repeats)
+        w_gd, c_gd, _ = timed(lambda: gudhi_clique(cx.edges.numpy(), n), args.repeats)
         assert gudhi_clique(cx.edges.numpy(), n) == cx.triangles.size(0)
         w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(0))
-        t_sh, peak = timed(lambda: local_homology_sheaf(cx.edges, cx.triangles, n, edge_weight=w,
-                                                        stalk_width=args.stalk_width), args.repeats)
+        w_sh, c_sh, peak = timed(lambda: local_homology_sheaf(cx.edges, cx.triangles, n, edge_weight=w,
+                                                              stalk_width=args.stalk_width), args.repeats)
         ref = "-"
         if n < 1000:
-            t_ref, _ = timed(lambda: reference_sheaf(cx), 1)
+            _, c_ref, _ = timed(lambda: reference_sheaf(cx), 1)
             sh = local_homology_sheaf(cx.edges, cx.triangles, n)
             assert reference_sheaf(cx) == int(sh.vertex_dims.sum() + sh.edge_dims.sum())
-            ref = f"{t_ref:.2f} ({t_ref / t_sh:.0f}x)"
-        print(f"| {name} | {n} | {cx.edges.size(0)} | {cx.triangles.size(0)} | {t_cx:.3f} | {t_gudhi:.3f} | "
-              f"{t_gudhi / t_cx:.1f}x | {t_sh:.3f} | {peak:.0f} | {t_cx + t_sh:.3f} | {ref} |")
+            ref = f"{c_ref:.2f} ({c_ref / c_sh:.0f}x)"
+        print(f"| {name} | {n} | {cx.edges.size(0)} | {cx.triangles.size(0)} | {c_cx:.3f} ({w_cx:.3f}) | "
+              f"{c_gd:.3f} ({w_gd:.3f}) | {c_gd / c_cx:.2f}x | {c_sh:.3f} ({w_sh:.3f}) | {peak:.0f} | "
+              f"{c_cx + c_sh:.3f} ({w_cx + w_sh:.3f}) | {ref} |")
 
     print("\n## One training epoch (forward + backward + Adam), median of %d, models interleaved\n"
           % args.epoch_repeats)
     ns = argparse.Namespace(hidden=16, stalk_width=args.stalk_width, layers=2, dropout=0.5, input_dropout=0.0)
     models = ("gcn", "conv", "attention", "persistent", "nsd")
-    print("| graph | " + " | ".join(f"{m} (ms)" for m in models) + " | conv / gcn | persistent / gcn |")
+    print("| graph | " + " | ".join(f"{m} CPU ms (wall)" for m in models) + " | conv / gcn (CPU) "
+          "| persistent / gcn (CPU) |")
     print("|---|" + "---|" * (len(models) + 2))
     for name in ("texas", "cora", "actor"):
         raw = graphs[name][2]
@@ -159,10 +171,10 @@ def main() -> None:
         data = LocalHomologySheaf(stalk_width=args.stalk_width, weight="features")(data)
         torch.manual_seed(0)
         nets = {m: build_model(m, raw.num_features, int(raw.y.max()) + 1, ns) for m in models}
-        times = {m: 1000 * t for m, t in epoch_times(nets, data, args.epoch_repeats).items()}
-        print(f"| {name} | " + " | ".join(f"{times[m]:.1f}" for m in models) +
-              f" | {times['conv'] / times['gcn']:.1f}x | {times['persistent'] / times['gcn']:.1f}x |")
-
+        times = epoch_times(nets, data, args.epoch_repeats)
+        cpu = {m: 1000 * times[m][1] for m in models}
+        print(f"| {name} | " + " | ".join(f"{cpu[m]:.0f} ({1000 * times[m][0]:.0f})" for m in models) +
+              f" | {cpu['conv'] / cpu['gcn']:.1f}x | {cpu['persistent'] / cpu['gcn']:.1f}x |")
 
 if __name__ == "__main__":
     main()
