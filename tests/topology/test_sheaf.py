@@ -14,6 +14,7 @@ from topoequi.topology import (
     persistent_restriction,
     restriction_map,
     sheaf_laplacian,
+    with_constant_sheaf,
 )
 
 from .test_local_homology import BOOK, BOWTIE, HEXAGON_DISK, OCTAHEDRON, PINCHED, RP2, TORUS
@@ -107,6 +108,24 @@ def test_kernel_dimension_is_number_of_global_sections(name, sections):
     cx = CASES[name]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
     assert kernel_dim(cx, sh) == sections
+
+
+@pytest.mark.parametrize("name,sections,components", [("torus", 1, 1), ("pinched", 3, 1), ("graph", 3, 3)])
+def test_constant_sheaf_adds_one_section_per_component(name, sections, components):
+    cx = CASES[name]
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
+    res = with_constant_sheaf(sh.restriction)
+    lap = sheaf_laplacian(cx.edges, res, cx.num_nodes).to_dense()
+    d = res.size(-1)
+    # the appended coordinate's block is the graph Laplacian; isolated vertices count as components
+    graph = lap.reshape(cx.num_nodes, d, cx.num_nodes, d)[:, -1, :, -1]
+    deg = torch.bincount(cx.edges.reshape(-1), minlength=cx.num_nodes).double()
+    assert torch.equal(graph.diagonal(), deg)
+    padding = cx.num_nodes * (d - 1) - int(sh.vertex_mask.sum())
+    zero = int((torch.linalg.eigvalsh(lap).abs() < 1e-10).sum()) - padding
+    assert zero == sections + components
+    with pytest.raises(ValueError, match="restriction must have shape"):
+        with_constant_sheaf(torch.zeros(3, 2, 2))
 
 
 def test_graph_sections_are_cycles():

@@ -11,8 +11,9 @@ from topoequi.nn.conv import (
     LocalHomologySheafConv,
     NeuralSheafDiffusionConv,
 )
+from topoequi.topology.sheaf import with_constant_sheaf
 
-VARIANTS = ("conv", "attention", "persistent", "persistent-attention", "nsd")
+VARIANTS = ("conv", "attention", "conv-constant", "attention-constant", "persistent", "persistent-attention", "nsd")
 
 
 class SheafNodeClassifier(torch.nn.Module):
@@ -35,7 +36,10 @@ class SheafNodeClassifier(torch.nn.Module):
         stalk_width (int, optional): :math:`d`. (default: :obj:`4`)
         num_layers (int, optional): diffusion layers. (default: :obj:`2`)
         variant (str, optional): ``conv`` / ``attention`` (precomputed local
-            homology sheaf), ``persistent`` / ``persistent-attention`` (sheaf
+            homology sheaf), ``conv-constant`` / ``attention-constant`` (its first
+            ``d - 1`` coordinates plus the constant sheaf,
+            :func:`~topoequi.topology.with_constant_sheaf`: leaves, whose local
+            homology is zero, diffuse too), ``persistent`` / ``persistent-attention`` (sheaf
             learned through persistence), ``nsd`` (learned O(d) sheaf, no
             topology). (default: :obj:`"conv"`)
         dropout (float, optional): dropout inside the network. (default: :obj:`0.5`)
@@ -54,6 +58,8 @@ class SheafNodeClassifier(torch.nn.Module):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
+        if variant.endswith("-constant") and stalk_width < 2:
+            raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs stalk_width >= 2, got {stalk_width}")
         if num_layers < 1:
             raise ValueError(f"SheafNodeClassifier: num_layers must be >= 1, got {num_layers!r}")
         self.variant, self.stalk_width, self.hidden = variant, stalk_width, hidden_channels
@@ -64,7 +70,7 @@ class SheafNodeClassifier(torch.nn.Module):
         def make() -> torch.nn.Module:
             if variant == "nsd":
                 return NeuralSheafDiffusionConv(hidden_channels, stalk_width)
-            if variant.endswith("attention"):
+            if "attention" in variant:
                 return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent)
             return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent)
 
@@ -79,9 +85,13 @@ class SheafNodeClassifier(torch.nn.Module):
 
     def forward(self, data) -> Tensor:
         restriction = getattr(data, "restriction", None)
-        if self.variant in ("conv", "attention") and restriction is None:
+        fixed = self.variant in ("conv", "attention", "conv-constant", "attention-constant")
+        if fixed and restriction is None:
             raise ValueError("SheafNodeClassifier: variant "
                              f"{self.variant!r} needs data.restriction (apply LocalHomologySheaf)")
+        if self.variant.endswith("-constant"):
+            d = self.stalk_width - 1
+            restriction = with_constant_sheaf(restriction[..., :d, :d])
         x = F.dropout(data.x, self.input_dropout, self.training)
         x = F.elu(self.lin_in(x))
         x = F.dropout(x, self.dropout, self.training)

@@ -23,6 +23,7 @@ from topoequi.topology.sheaf import (
     persistent_local_homology_restriction,
     persistent_restriction,
     soft_presence,
+    with_constant_sheaf,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "sheaf_laplacian",
     "soft_presence",
     "triangles_of",
+    "with_constant_sheaf",
 ]

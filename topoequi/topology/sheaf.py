@@ -366,6 +366,24 @@ def _as_numpy(t: Tensor | np.ndarray, name: str, width: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
+def with_constant_sheaf(restriction: Tensor) -> Tensor:
+    r"""The direct sum :math:`\mathcal{F} \oplus \underline{\mathbb{R}}` with the constant sheaf.
+
+    ``[E, 2, d, d] -> [E, 2, d + 1, d + 1]``: the new last coordinate has
+    identity restriction maps, so its block of the sheaf Laplacian is the
+    graph Laplacian and the kernel gains one section per connected component
+    of the graph. Every vertex (a leaf, whose local homology is zero,
+    included) then takes part in the diffusion.
+    """
+    if restriction.dim() != 4 or restriction.size(1) != 2 or restriction.size(2) != restriction.size(3):
+        raise ValueError(f"restriction must have shape [E, 2, d, d], got {list(restriction.shape)}")
+    num_e, _, d, _ = restriction.shape
+    out = restriction.new_zeros(num_e, 2, d + 1, d + 1)
+    out[..., :d, :d] = restriction
+    out[..., d, d] = 1.0
+    return out
+
+
 def soft_presence(birth: Tensor, mask: Tensor, edge_weight: Tensor, scale: Tensor | float,
                   temperature: float) -> Tensor:
     r"""Differentiable weight :math:`\alpha = \sigma((\varepsilon - b) / \tau)` of every basis vector.

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 DATASETS = ("texas", "wisconsin", "cornell", "actor", "film", "cora", "citeseer")
-SHEAF_VARIANTS = ("conv", "attention", "persistent", "persistent-attention")
+SHEAF_VARIANTS = ("conv", "attention", "conv-constant", "attention-constant", "persistent", "persistent-attention")
 BASELINES = ("gcn", "gat", "nsd")
 
 
