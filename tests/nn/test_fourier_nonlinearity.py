@@ -33,6 +33,23 @@ def test_adaptive_sampling_is_exactly_equivariant(name, L, samples):
     assert uniform[0] > 1e-3 > 1e6 * errors[0]  # same samples, fixed: far from equivariant
 
 
+@pytest.mark.parametrize("name,L", [("SO(2)", 3), ("O(2)", 2), ("O(2)@R3", 2), ("SO(3)", 2), ("O(3)", 1)])
+def test_adaptive_layer_is_the_weighted_sum_over_frames(name, L):
+    # Phi(f) = sum_s w_s rho(U_s) A^+ sigma(A rho(U_s)^T f) with the frames of FourierFrame
+    group = group_from_name(name)
+    single = group.regular_rep(L)
+    layer = FourierNonlinearity(single * 2, adaptive=True)
+    x = features(single * 2, batch=3)
+    f = x.reshape(3, 2, single.dim)
+    frames = layer.frame(f)
+    assert bool((frames.confidence == 1).all())
+    u = frames.elements
+    rho = single.matrices(u.reshape(-1, group.d, group.d)).reshape(*u.shape[:-2], single.dim, single.dim)
+    y = layer.pointwise(torch.einsum("bckji,bcj->bcki", rho, f))
+    expected = torch.einsum("bckij,bckj,bck->bci", rho, y, frames.weights)
+    assert (layer(x) - expected.reshape(x.shape)).abs().max() < 1e-12
+
+
 @pytest.mark.parametrize("name", ["C1", "C8", "D4", "O", "Oh", "Ci", "Cs", "C6@R3+mirror", "D3@R3"])
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_finite_groups_are_exact_on_all_elements(name, adaptive):
@@ -109,11 +126,19 @@ def test_plugs_into_the_equivariant_mlp():
     group = group_from_name("SO(3)")
     in_rep = Rep(group, [(group.irrep(0), 2), (group.irrep(1), 2)])
     hidden = group.regular_rep(1) * 4
+    torch.manual_seed(0)  # weights whose hidden features all have well-defined frames (checked below)
     mlp = EquivariantMLP(in_rep, [hidden, hidden], group.trivial_rep(3), batch_norm=False,
                          nonlinearity=FourierNonlinearity.factory(sigma="elu", adaptive=True))
     acts = [m for m in mlp.layers if isinstance(m, FourierNonlinearity)]
     assert len(acts) == 2 and acts[0].in_rep == hidden and acts[0].sampling.shape == (10, 10)
     x = features(in_rep, batch=5).float()
+    confidences = []
+    hooks = [a.register_forward_hook(lambda m, i, o: confidences.append(
+        m.frame(i[0].reshape(5, m.channels, -1)).confidence)) for a in acts]
+    mlp(x)
+    for hook in hooks:
+        hook.remove()
+    assert len(confidences) == 2 and all(bool((c == 1).all()) for c in confidences)
     assert_equivariant(mlp, [x], [in_rep], group.trivial_rep(3), atol=1e-9)
 
 
@@ -155,3 +180,20 @@ def test_bad_input():
         FourierNonlinearity(group_from_name("SO(2)@R3+mirror").regular_rep(1), samples=8, adaptive=True)
     with pytest.raises(ValueError, match="last dimension 10"):
         FourierNonlinearity(so3.regular_rep(1))(torch.randn(3, 11))
+
+
+@pytest.mark.parametrize("name", ["SO(3)", "O(3)"])
+def test_parallel_vectors_blend_into_uniform_sampling_in_3d(name):
+    # c_2 -> c_1: the 3D frame is undefined in the limit; the output tends continuously to uniform sampling
+    rep = group_from_name(name).regular_rep(1)
+    adaptive = FourierNonlinearity(rep, adaptive=True)
+    uniform = FourierNonlinearity(rep, samples=adaptive.elements)
+    x = features(rep, batch=1, seed=7)
+    o1, o2 = adaptive.frame.vector_offsets
+    gaps = []
+    for t in (1.0, 1e-3, 1e-4, 1e-6, 1e-9, 0.0):
+        xt = x.clone()
+        xt[0, o2:o2 + 3] = x[0, o1:o1 + 3] + t * (x[0, o2:o2 + 3] - x[0, o1:o1 + 3])
+        gaps.append((adaptive(xt) - uniform(xt)).abs().max().item())
+    assert gaps[0] > 1e-2 and gaps[-1] == 0.0
+    assert gaps[3] < 1e-4 and gaps[4] < 1e-7  # |Phi_ad - Phi_uniform| = O(t^2 / min_strength^2) near the limit

@@ -101,6 +101,23 @@ class FourierNonlinearity(nn.Module):
         self.frame = None
         if self.adaptive and not group.is_finite:
             self.frame = FourierFrame(self.single, min_strength=min_strength, temperature=temperature)
+            a, p = fourier.matrix, fourier.pinv
+            if self.frame.flip is not None:  # samples at U_+ g_n and U_+ F g_n in one product
+                r = self.single.matrices(self.frame.flip[None].to(a.dtype))[0]
+                a, p = torch.cat([a, a @ r.T]), torch.cat([p, r @ p], 1)
+            self.register_buffer("moved_sampling", a, persistent=False)
+            self.register_buffer("moved_pinv", p, persistent=False)
+            if self.frame.planar:  # 1-dim irreps (trivial on U_+), then 2-dim ones: R(k theta) on frequency k
+                dims = [psi.dim for psi, m in self.single.irreps for _ in range(m)]
+                self.planar_split = dims.count(1)
+                assert dims == sorted(dims) and set(dims) <= {1, 2}
+                self.planar_freq = [psi.frequency for psi, m in self.single.irreps if psi.dim == 2
+                                    for _ in range(m)]
+            else:  # irreps that are the rotation itself on proper elements need no evaluation
+                rotations = group.sample(4, generator=torch.Generator().manual_seed(0))
+                rotations = rotations * torch.linalg.det(rotations)[:, None, None]  # proper (O(3): times -I)
+                self.identical = [psi.dim == 3 and bool(torch.allclose(
+                    psi.group.irrep_matrices(psi.id, rotations), rotations, atol=1e-12)) for psi, _ in self.single.irreps]
 
     @classmethod
     def factory(cls, **kwargs) -> Callable[[Rep], FourierNonlinearity]:
@@ -131,8 +148,29 @@ class FourierNonlinearity(nn.Module):
         except ValueError as err:
             raise ValueError(f"FourierNonlinearity: samples: {err}") from err
 
-    def _act(self, f: Tensor, mats: list[Tensor | None], inverse: bool) -> Tensor:
-        """``rho(U) f`` (``rho(U)^T f`` if ``inverse``), block by block, for ``f [..., K, D]``."""
+    def _rotations(self, u: Tensor) -> tuple[Tensor, Tensor] | list[Tensor | None]:
+        """``rho(U_+)`` from :meth:`FourierFrame.proper`: for planar groups ``(cos, sin)`` of
+        ``k theta`` for the 2-dim copies ``[..., K]``, else one matrix per irrep (``None`` for 1-dim
+        irreps, which are trivial on proper frames of every group with a frame)."""
+        if self.frame.planar:
+            z = torch.complex(u[..., 0], u[..., 1])
+            powers = [z]
+            for _ in range(max(self.planar_freq) - 1):
+                powers.append(powers[-1] * z)
+            zk = torch.view_as_real(torch.stack([powers[k - 1] for k in self.planar_freq], -1))
+            return zk[..., 0], zk[..., 1]
+        flat = u.reshape(-1, *u.shape[-2:])
+        return [None if psi.dim == 1 else u if same else psi.group.irrep_matrices(psi.id, flat).reshape(
+            *u.shape[:-2], psi.dim, psi.dim) for (psi, _), same in zip(self.single.irreps, self.identical)]
+
+    def _act(self, f: Tensor, mats: tuple[Tensor, Tensor] | list[Tensor | None], inverse: bool) -> Tensor:
+        """``rho(U) f`` (``rho(U)^T f`` if ``inverse``), block by block, for ``f [..., D]``."""
+        if isinstance(mats, tuple):  # planar: a 2-dim copy (a, b) of frequency k turns by k theta
+            cos, sin = mats
+            sin = -sin if inverse else sin
+            a, b = f[..., self.planar_split::2], f[..., self.planar_split + 1::2]
+            turned = torch.stack([a * cos - b * sin, a * sin + b * cos], -1).flatten(-2)
+            return torch.cat([f[..., :self.planar_split], turned], -1)
         out, start = [], 0
         for (psi, m), mat in zip(self.single.irreps, mats):
             block = f[..., start:start + psi.dim * m]
@@ -153,17 +191,16 @@ class FourierNonlinearity(nn.Module):
         f = x.reshape(*x.shape[:-1], self.channels, self.single.dim)
         if self.frame is None:
             return self.pointwise(f).reshape(x.shape)
-        frames = self.frame(f)
-        u = frames.elements  # [..., C, K, d, d]
-        flat = u.reshape(-1, *u.shape[-2:])
-        mats = [None if psi.is_trivial else psi.group.irrep_matrices(psi.id, flat).reshape(
-            *u.shape[:-2], psi.dim, psi.dim) for psi, _ in self.single.irreps]
-        canonical = self._act(f.unsqueeze(-2).expand(*u.shape[:-2], f.shape[-1]), mats, inverse=True)
-        y = self._act(self.pointwise(canonical), mats, inverse=False)
-        out = (y * frames.weights[..., None]).sum(-2)
-        beta = frames.confidence[..., None]
-        if bool((beta < 1).any()):
-            out = beta * out + (1 - beta) * self.pointwise(f)
+        u, weights, beta = self.frame.proper(f, check=False)
+        mats = self._rotations(u)  # of U_+; the other frame, if any, is U_+ F
+        samples = self.sigma(self._act(f, mats, inverse=True) @ self.moved_sampling.to(f.dtype).T)
+        if self.frame.num_frames == 2:
+            samples = (samples.unflatten(-1, (2, -1)) * weights[..., None]).flatten(-2)
+        out = self._act(samples @ self.moved_pinv.to(f.dtype).T, mats, inverse=False)
+        low = beta < 1
+        if bool(low.any()):
+            b = beta[low][..., None]
+            out = out.index_put((low,), b * out[low] + (1 - b) * self.pointwise(f[low]))
         return out.reshape(x.shape)
 
     def extra_repr(self) -> str:

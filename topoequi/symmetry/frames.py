@@ -83,7 +83,8 @@ class FourierFrame:
             two components (groups with reflections). (default: ``0.1``)
 
     Exactness: ``U(g . f) = g U(f)`` holds to rounding wherever the strength is
-    positive; :class:`Frames` ``.confidence`` is exactly invariant.
+    positive; :class:`Frames` ``.confidence`` is exactly invariant. With two
+    components the second frame is ``U_+ F`` for the fixed element :attr:`flip` ``F``.
     """
 
     def __init__(self, rep: Rep, min_strength: float = 1e-3, temperature: float = 0.1):
@@ -111,44 +112,68 @@ class FourierFrame:
         if self.two_components:
             pseudo = group.irrep(0, 1) if isinstance(group, WithReflection) else group.irrep(1, 0)
             self.pseudo_offset = offsets[pseudo][0]
-        self.to_standard = _standard_basis(vector, 2 if self.planar else 3)  # irrep -> standard coordinates
+        q = _standard_basis(vector, 2 if self.planar else 3)  # irrep -> standard coordinates
+        self.to_standard = None if torch.equal(q, torch.eye(q.shape[0], dtype=q.dtype)) else q
+        self.flip = None  # F with U_- = U_+ F, an element of G
+        if self.two_components:
+            dim = 2 if self.planar else 3
+            flip = torch.diag(torch.tensor([1.0] * (dim - 1) + [-1.0], dtype=torch.float64))
+            self.flip = _embed_planar(flip[None])[0] if self.planar and group.d == 3 else flip
 
     @property
     def num_frames(self) -> int:
         return 2 if self.two_components else 1
 
-    def __call__(self, f: Tensor) -> Frames:
-        """Frames of features ``f [..., rep.dim]``."""
-        self.rep.check_features(f, "FourierFrame: f")
-        q = self.to_standard.to(dtype=f.dtype, device=f.device)
-        dim = q.shape[0]
-        c1, *c2 = (f[..., o:o + dim] @ q.T for o in self.vector_offsets)
-        norm_f = f.norm(dim=-1).clamp_min(_TINY)
+    def proper(self, f: Tensor, check: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+        """The proper frame ``U_+``, the weights ``[..., K]`` of ``(U_+, U_+ F)`` and the confidence of
+        features ``f [..., rep.dim]``. For planar groups ``U_+ = [e_1, J e_1]`` is returned as its first
+        column ``e_1 [..., 2]`` (zero where the frame is undefined); else as ``[..., 3, 3]`` rotations
+        (the identity where it is undefined)."""
+        if check:
+            self.rep.check_features(f, "FourierFrame: f")
+        dim = 2 if self.planar else 3
+        c1, *c2 = (f[..., o:o + dim] for o in self.vector_offsets)
+        if self.to_standard is not None:
+            q = self.to_standard.to(dtype=f.dtype, device=f.device)
+            c1, *c2 = (c @ q.T for c in (c1, *c2))
+        inv_f = 1 / f.norm(dim=-1).clamp_min(_TINY)
+        n1 = c1.norm(dim=-1, keepdim=True)
+        e1 = c1 / n1.clamp_min(_TINY)
         if self.planar:
-            strength = c1.norm(dim=-1) / norm_f * (f.shape[-1] / 2) ** 0.5
-            e1 = c1 / c1.norm(dim=-1, keepdim=True).clamp_min(_TINY)
-            rot = torch.stack([e1, torch.stack([-e1[..., 1], e1[..., 0]], -1)], -1)
+            strength = n1[..., 0] * inv_f * (f.shape[-1] / 2) ** 0.5
+            rot = e1
         else:
             cross = torch.linalg.cross(c1, c2[0])
-            strength = cross.norm(dim=-1) / norm_f**2 * (f.shape[-1] / 3)
-            e1 = c1 / c1.norm(dim=-1, keepdim=True).clamp_min(_TINY)
-            e3 = cross / cross.norm(dim=-1, keepdim=True).clamp_min(_TINY)
+            n3 = cross.norm(dim=-1, keepdim=True)
+            strength = n3[..., 0] * inv_f**2 * (f.shape[-1] / 3)
+            e3 = cross / n3.clamp_min(_TINY)
             rot = torch.stack([e1, torch.linalg.cross(e3, e1), e3], -1)
-        ok = (strength > 0)[..., None, None]
-        rot = torch.where(ok, rot, torch.eye(dim, dtype=f.dtype, device=f.device).expand_as(rot))
+            ok = strength > 0
+            if not bool(ok.all()):
+                rot = torch.where(ok[..., None, None], rot, torch.eye(dim, dtype=f.dtype, device=f.device))
         if self.two_components:
-            flip = torch.ones(dim, dtype=f.dtype, device=f.device)
+            t = torch.tanh(f[..., self.pseudo_offset] * inv_f / self.temperature)
+            weights = torch.stack([1 + t, 1 - t], -1) / 2
+        else:
+            weights = torch.ones_like(strength)[..., None]
+        return rot, weights, smoothstep(strength / self.min_strength)
+
+    def __call__(self, f: Tensor) -> Frames:
+        """Frames of features ``f [..., rep.dim]``."""
+        rot, weights, confidence = self.proper(f)
+        if self.planar:
+            rot = torch.stack([rot, torch.stack([-rot[..., 1], rot[..., 0]], -1)], -1)
+            ok = (confidence > 0)[..., None, None]
+            rot = torch.where(ok, rot, torch.eye(2, dtype=f.dtype, device=f.device).expand_as(rot))
+        if self.two_components:
+            flip = torch.ones(rot.shape[-1], dtype=f.dtype, device=f.device)
             flip[-1] = -1
-            frames = torch.stack([rot, rot * flip], -3)  # U_+, U_- = U_+ diag(1, .., -1)
-            p = f[..., self.pseudo_offset] / (self.temperature * norm_f)
-            t = torch.tanh(p)
-            weights = torch.stack([(1 + t) / 2, (1 - t) / 2], -1)
+            frames = torch.stack([rot, rot * flip], -3)  # U_+, U_- = U_+ diag(1, .., -1) = U_+ F
         else:
             frames = rot[..., None, :, :]
-            weights = torch.ones_like(strength)[..., None]
         if self.planar and self.group.d == 3:  # Axial: h -> diag(h, det h)
             frames = _embed_planar(frames)
-        return Frames(frames, weights, smoothstep(strength / self.min_strength))
+        return Frames(frames, weights, confidence)
 
 
 def _standard_basis(vector_irrep, dim: int) -> Tensor:
