@@ -76,3 +76,22 @@ def test_bad_input():
     del cx.restriction
     with pytest.raises(ValueError, match="needs data.restriction"):
         SheafNodeClassifier(5, 2, stalk_width=3).double()(cx)
+    with pytest.raises(ValueError, match="needs stalk_width >= 2"):
+        SheafNodeClassifier(5, 2, stalk_width=1, variant="conv-constant")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_graph_of_isolated_vertices_reduces_to_the_encoder_decoder(variant):
+    # self-loops only: the clique complex has no edge, no message flows, the model is its MLP path
+    from torch_geometric.data import Data
+
+    from topoequi.transforms import CliqueComplex
+
+    torch.manual_seed(0)
+    data = Data(edge_index=torch.tensor([[0, 2, 2], [0, 2, 2]]), x=torch.randn(4, 5, dtype=torch.float64))
+    cx = LocalHomologySheaf(stalk_width=3, weight="features")(CliqueComplex()(data))
+    assert cx.edges.shape == (0, 2) and cx.vertex_dims.tolist() == [[1, 0, 0]] * 4
+    cx.restriction = cx.restriction.double()
+    model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant=variant).double().eval()
+    expected = model.lin_out(F.elu(model.lin_in(cx.x)))
+    assert torch.allclose(model(cx), expected, atol=1e-12)
