@@ -103,3 +103,11 @@ def _positions_to_prediction(model, molecules):
         batch.pos = pos
         return model(batch)
     return predict
+
+
+def test_builder_gives_the_implicit_model_edge_attributes():
+    assert build_steerable_molecule_net("implicit", {}).edge_attributes is True
+    assert build_steerable_molecule_net("implicit", {"edge_attributes": False}).edge_attributes is False
+    assert build_steerable_molecule_net("steerable", {}).edge_attributes is False
+    with pytest.raises(ValueError, match="edge_attributes need"):
+        build_steerable_molecule_net("steerable", {"edge_attributes": True})
