@@ -1,11 +1,16 @@
 """A point-cloud classifier whose layers learn their degree of equivariance."""
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from topoequi.nn import EquivariantBatchNorm, FourierNonlinearity, GroupLikelihood, SteerableConv, likelihood_kl_chain
+from topoequi.nn import (
+    EquivariantBatchNorm,
+    FourierNonlinearity,
+    GroupLikelihood,
+    SteerableConv,
+    likelihood_kl_chain,
+)
 from topoequi.symmetry import Cyclic, Group
 
 MODES = ("equivariant", "non-equivariant", "learnable")

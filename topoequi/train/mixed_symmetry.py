@@ -10,7 +10,7 @@ likelihoods reported by :func:`~topoequi.nn.equivariance_degree.equivariance_deg
 (``OUT/<model>/lambda.png``). The summary goes to ``OUT/results.json`` and
 ``OUT/accuracy.png``.
 
-    topoequi train mixed-symmetry --epochs 40
+    topoequi train mixed-symmetry
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ NUM_DIGITS = 10
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=",".join(MODES), help=f"comma-separated subset of {', '.join(MODES)}")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
@@ -40,11 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the D4 moves and the split")
     parser.add_argument("--channels", type=int, default=6, help="regular copies per hidden layer")
     parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions")
-    parser.add_argument("--kl-weight", type=float, default=1e-3,
+    parser.add_argument("--kl-weight", type=float, default=0.01,
                         help="weight of sum_l KL(lambda_l || lambda_(l-1)), the first against uniform")
-    parser.add_argument("--align-weight", type=float, default=1e-2,
+    parser.add_argument("--align-weight", type=float, default=0.1,
                         help="weight of the alignment term (identity at the mode of every lambda)")
-    parser.add_argument("--defect-weight", type=float, default=1.0,
+    parser.add_argument("--defect-weight", type=float, default=0.3,
                         help="weight of the equivariance defect of the unconstrained kernels of learnable layers")
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--valid-size", type=int, default=300)
@@ -185,7 +185,7 @@ def plot_accuracies(results: list[dict], path: str) -> None:
         ax.bar([j + i * width for j in range(2)], [r["digit_accuracy"], r["hand_accuracy"]], width, label=r["model"])
     ax.set_xticks([j + 0.4 - width / 2 for j in range(2)], ["digit class (D4-invariant)", "handedness (C4 only)"])
     ax.set(ylabel="test accuracy", ylim=(0, 1))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
