@@ -128,7 +128,9 @@ class GroupLikelihood(nn.Module):
         return torch.softmax(self.logits(), 0)
 
     def density(self, elements: Tensor | None = None) -> Tensor:
-        """:math:`\\lambda(g)` at ``elements`` (the grid when ``None``); its Haar mean is one."""
+        """:math:`\\lambda(g)` at ``elements`` (the grid when ``None``). Its mean over the grid is one; its
+        Haar mean too for a finite group, and to the grid's quadrature error (spectrally small:
+        :math:`\\exp f` is smooth) for a planar one."""
         return torch.exp(self.logits(elements) - self.log_normalizer())
 
     def density_coefficients(self) -> Tensor:
