@@ -1,5 +1,9 @@
-"""PyG ``InMemoryDataset`` classes, built offline."""
+"""PyG ``InMemoryDataset`` classes and small embedded data, built offline."""
+from topoequi.datasets.digits import load_digits, mixed_symmetry_digits
 from topoequi.datasets.node_classification import NODE_DATASETS, load_node_classification
 from topoequi.datasets.qm9 import QM9, TARGETS, qm9_split, target_index
 
-__all__ = ["NODE_DATASETS", "QM9", "TARGETS", "load_node_classification", "qm9_split", "target_index"]
+__all__ = [
+    "NODE_DATASETS", "QM9", "TARGETS", "load_digits", "load_node_classification", "mixed_symmetry_digits",
+    "qm9_split", "target_index",
+]

@@ -1,8 +1,12 @@
 """Complete models built from ``topoequi.nn`` and PyG baselines made dependency-free."""
 from topoequi.models.dimenet import DimeNetPlusPlus, triplets
 from topoequi.models.neural_lattice_reducer import NeuralLatticeReducer
+from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
 from topoequi.models.schnet import SchNet
 from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
 from topoequi.models.steerable_molecule_net import SteerableMoleculeNet
 
-__all__ = ["DimeNetPlusPlus", "NeuralLatticeReducer", "SchNet", "SheafNodeClassifier", "SteerableMoleculeNet", "triplets"]
+__all__ = [
+    "DimeNetPlusPlus", "NeuralLatticeReducer", "RelaxedPointClassifier", "SchNet", "SheafNodeClassifier",
+    "SteerableMoleculeNet", "triplets",
+]
