@@ -8,6 +8,11 @@ from topoequi.nn import GroupLikelihood, kl_divergence, likelihood_kl_chain
 from topoequi.symmetry import O2, SO2, Cyclic, Dihedral, Octahedral, group_from_name
 
 
+def scalar(t) -> float:
+    """A Python float of a (possibly differentiable) scalar tensor."""
+    return float(t.detach())
+
+
 def randomized(lam: GroupLikelihood, seed: int, scale: float = 0.7) -> GroupLikelihood:
     with torch.no_grad():
         lam.coefficients.copy_(torch.randn(lam.coefficients.shape, generator=torch.Generator().manual_seed(seed),
@@ -21,9 +26,9 @@ def test_uniform_at_initialization(name, L):
     w = lam.weights()
     assert torch.allclose(w, torch.full_like(w, 1.0 / lam.num_samples), rtol=0, atol=1e-15)
     assert torch.allclose(lam.density(), torch.ones_like(w), rtol=0, atol=1e-14)
-    assert abs(float(kl_divergence(lam, None))) < 1e-14
-    assert float(lam.alignment()) == 0.0
-    assert lam.density_coefficients()[lam.trivial_index].item() == pytest.approx(1.0, abs=1e-14)
+    assert abs(scalar(kl_divergence(lam, None))) < 1e-14
+    assert scalar(lam.alignment()) == 0.0
+    assert scalar(lam.density_coefficients()[lam.trivial_index]) == pytest.approx(1.0, abs=1e-14)
 
 
 @pytest.mark.parametrize("group, L", [(SO2(), 2), (O2(), 2)])
@@ -34,15 +39,15 @@ def test_normalization_and_kl_match_fine_grid_integration_continuous(group, L):
     p, q = p.double(), q.double()
     fine = group.grid(4000 if group.has_reflections else 2000)  # Haar mean = average over the fine grid
     dp, dq = p.density(fine), q.density(fine)
-    assert float(dp.mean()) == pytest.approx(1.0, abs=1e-12)
-    assert float(dq.mean()) == pytest.approx(1.0, abs=1e-12)
-    kl_fine = float((dp * (dp.log() - dq.log())).mean())
-    assert float(kl_divergence(p, q)) == pytest.approx(kl_fine, abs=1e-12)
-    assert float(kl_divergence(p, None)) == pytest.approx(float((dp * dp.log()).mean()), abs=1e-12)
+    assert scalar(dp.mean()) == pytest.approx(1.0, abs=1e-12)
+    assert scalar(dq.mean()) == pytest.approx(1.0, abs=1e-12)
+    kl_fine = scalar((dp * (dp.log() - dq.log())).mean())
+    assert scalar(kl_divergence(p, q)) == pytest.approx(kl_fine, abs=1e-12)
+    assert scalar(kl_divergence(p, None)) == pytest.approx(scalar((dp * dp.log()).mean()), abs=1e-12)
     assert kl_fine > 0.05  # a real test: the densities differ
     # the default grid 4 (L + 1) per component: spectrally accurate, not exact
     coarse = randomized(GroupLikelihood(group, max_frequency=L).double(), 0)
-    assert float(coarse.density(fine).mean()) == pytest.approx(1.0, abs=1e-3)
+    assert scalar(coarse.density(fine).mean()) == pytest.approx(1.0, abs=1e-3)
 
 
 @pytest.mark.parametrize("group", [Dihedral(6), Octahedral(), group_from_name("Oh")])
@@ -50,16 +55,16 @@ def test_kl_is_the_exact_sum_over_a_finite_group(group):
     p = randomized(GroupLikelihood(group).double(), 2)
     q = randomized(GroupLikelihood(group).double(), 3)
     dp, dq = p.density(group.elements()), q.density(group.elements())
-    assert float(dp.mean()) == pytest.approx(1.0, abs=1e-13)
-    assert float(kl_divergence(p, q)) == pytest.approx(float((dp * (dp / dq).log()).mean()), abs=1e-13)
-    assert float(p.entropy()) == pytest.approx(-float((dp * dp.log()).mean()), abs=1e-13)
+    assert scalar(dp.mean()) == pytest.approx(1.0, abs=1e-13)
+    assert scalar(kl_divergence(p, q)) == pytest.approx(scalar((dp * (dp / dq).log()).mean()), abs=1e-13)
+    assert scalar(p.entropy()) == pytest.approx(-scalar((dp * dp.log()).mean()), abs=1e-13)
 
 
 def test_kl_chain_and_gradients():
     group = Dihedral(4)
     a, b = randomized(GroupLikelihood(group).double(), 4), randomized(GroupLikelihood(group).double(), 5)
     chain = likelihood_kl_chain([a, b, b])  # a shared module repeated adds nothing
-    assert float(chain) == pytest.approx(float(kl_divergence(a, None) + kl_divergence(b, a)), abs=1e-14)
+    assert scalar(chain) == pytest.approx(scalar(kl_divergence(a, None) + kl_divergence(b, a)), abs=1e-14)
     chain.backward()
     assert a.coefficients.grad.abs().max() > 1e-3 and b.coefficients.grad.abs().max() > 1e-3
     # analytic gradients of the Fourier-domain KL and of the weights
@@ -80,7 +85,7 @@ def test_kl_chain_and_gradients():
     for i in range(cp.numel()):
         step = torch.zeros_like(cp)
         step[i] = eps
-        numeric = (float(kl_of(cp + step, cq)) - float(kl_of(cp - step, cq))) / (2 * eps)
+        numeric = (scalar(kl_of(cp + step, cq)) - scalar(kl_of(cp - step, cq))) / (2 * eps)
         assert grad[i].item() == pytest.approx(numeric, abs=1e-7)
 
 
@@ -89,12 +94,12 @@ def test_kl_chain_and_gradients():
                                            (group_from_name("Oh"), None, Octahedral()), (Dihedral(4), None, Cyclic(1))])
 def test_concentrate_on_a_subgroup(group, L, sub):
     lam = GroupLikelihood(group, max_frequency=L).double().concentrate_on(sub, sharpness=40.0)
-    assert float(lam.subgroup_mass(sub)) == pytest.approx(1.0, abs=1e-12)
+    assert scalar(lam.subgroup_mass(sub)) == pytest.approx(1.0, abs=1e-12)
     inside = lam.weights()[lam.subgroup_mask(sub)]
     order = sub.order
     assert torch.allclose(inside, torch.full_like(inside, 1.0 / order), atol=1e-12)  # uniform on H
-    assert float(lam.alignment()) < 1e-12  # the identity is a mode
-    assert float(kl_divergence(lam, None)) == pytest.approx(math.log(lam.num_samples / order), abs=1e-9)
+    assert scalar(lam.alignment()) < 1e-12  # the identity is a mode
+    assert scalar(kl_divergence(lam, None)) == pytest.approx(math.log(lam.num_samples / order), abs=1e-9)
 
 
 def test_alignment_is_positive_when_the_identity_is_not_a_mode():
@@ -106,8 +111,8 @@ def test_alignment_is_positive_when_the_identity_is_not_a_mode():
         lam.coefficients.zero_()
         start = next(s for psi, s, _ in lam.rep.entries() if psi == sign)
         lam.coefficients[start] = -1.0
-    assert float(lam.alignment()) == pytest.approx(2.0, abs=1e-12)
-    assert float(lam.subgroup_mass(Cyclic(4))) == pytest.approx(1 / (1 + math.e**2), abs=1e-12)
+    assert scalar(lam.alignment()) == pytest.approx(2.0, abs=1e-12)
+    assert scalar(lam.subgroup_mass(Cyclic(4))) == pytest.approx(1 / (1 + math.e**2), abs=1e-12)
 
 
 def test_bad_input():
