@@ -17,10 +17,10 @@ def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
     assert "mass on C4 per layer" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())["results"]
     assert [r["model"] for r in results] == ["equivariant", "learnable"]
-    assert results[0]["parameters"] == results[1]["parameters"] - 2 * 8
+    assert results[0]["parameters"] == results[1]["parameters"] - 3 * 8  # 1 shared + 2 last layers
     assert results[0]["test_size"] == 10 and all(0 <= r["digit_accuracy"] <= 1 for r in results)
     # the equivariant model keeps uniform likelihoods: every layer is exactly D4-equivariant
-    assert [layer["mass_on_C4"] for layer in results[0]["layers"]] == pytest.approx([0.5, 0.5], abs=1e-6)
+    assert [layer["mass_on_C4"] for layer in results[0]["layers"]] == pytest.approx([0.5, 0.5, 0.5], abs=1e-6)
     assert max(layer["max_error_mirrors"] for layer in results[0]["layers"]) < 1e-9
     for name in ("accuracy.png", "equivariant/lambda.png", "learnable/lambda.png", "learnable/curves.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"

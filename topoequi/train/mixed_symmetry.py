@@ -5,10 +5,12 @@ the handedness (mirrored or not) only C4-invariant. The three models of
 :class:`~topoequi.models.relaxed_point_classifier.RelaxedPointClassifier` have
 the same weights; each is trained with :class:`~topoequi.train.engine.Trainer`
 (tqdm, ``log.csv``, atomic ``last.pt`` / ``best.pt``, ``curves.png``) in
-``OUT/<model>/``, then evaluated on the test split per part, with the learned
+``OUT/<model>/`` (``OUT/seed<k>/<model>/`` with several ``--seeds``), then
+evaluated per part on the validation split (for choosing settings) and the
+test split, with the learned
 likelihoods reported by :func:`~topoequi.nn.equivariance_degree.equivariance_degree`
 (``OUT/<model>/lambda.png``). The summary goes to ``OUT/results.json`` and
-``OUT/accuracy.png``.
+``OUT/accuracy.png`` (mean and standard deviation over the seeds).
 
     topoequi train mixed-symmetry
 """
@@ -36,12 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--likelihood-lr", type=float, default=0.05,
                         help="learning rate of the likelihoods' Fourier coefficients (no weight decay)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the data order")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds of the weights and the data order")
+    parser.add_argument("--heads", choices=("shared", "per-part"), default="per-part",
+                        help="one last convolution and head for both parts, or one per part (own likelihood)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the D4 moves and the split")
     parser.add_argument("--channels", type=int, default=6, help="regular copies per hidden layer")
     parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions")
     parser.add_argument("--kl-weight", type=float, default=0.01,
-                        help="weight of sum_l KL(lambda_l || lambda_(l-1)), the first against uniform")
+                        help="weight of the KL term of the likelihoods (see --kl-prior)")
+    parser.add_argument("--kl-prior", choices=("chain", "uniform"), default="chain",
+                        help="KL of each likelihood to the one before it (the first to uniform), or to uniform")
     parser.add_argument("--align-weight", type=float, default=0.1,
                         help="weight of the alignment term (identity at the mode of every lambda)")
     parser.add_argument("--defect-weight", type=float, default=0.3,
@@ -67,6 +73,12 @@ def _check(args: argparse.Namespace) -> list[str]:
     for name in ("kl_weight", "align_weight", "defect_weight", "likelihood_lr"):
         if not getattr(args, name) >= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    try:
+        args.seed_list = [int(k) for k in args.seeds.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    if len(set(args.seed_list)) != len(args.seed_list):
+        raise ValueError(f"--seeds must be distinct, got {args.seeds!r}")
     if args.subset is not None and args.subset < 3:
         raise ValueError(f"--subset must be at least 3, got {args.subset}")
     return models
@@ -87,7 +99,7 @@ def load_split(args: argparse.Namespace, progress: bool = False) -> dict[str, li
     return {name: [data[i] for i in idx.tolist()] for name, idx in split.items()}
 
 
-def objectives(model, kl_weight: float, align_weight: float, defect_weight: float):
+def objectives(model, kl_weight: float, align_weight: float, defect_weight: float, prior: str = "chain"):
     """Per-sample loss: cross-entropy of the digit, plus that of the handedness on chiral digits, plus the
     likelihood regularizers; per-sample metrics: the digit error and any error (digit or handedness)."""
 
@@ -98,7 +110,7 @@ def objectives(model, kl_weight: float, align_weight: float, defect_weight: floa
         digit, hand = split_out(out)
         loss = F.cross_entropy(digit, batch.y, reduction="none")
         loss = loss + F.cross_entropy(hand, batch.hand, reduction="none") * batch.chiral.to(loss.dtype)
-        kl, align, defect = model.regularizers()
+        kl, align, defect = model.regularizers(prior)
         return loss + kl_weight * kl + align_weight * align + defect_weight * defect
 
     def metrics_fn(out: Tensor, batch) -> dict[str, Tensor]:
@@ -112,7 +124,7 @@ def objectives(model, kl_weight: float, align_weight: float, defect_weight: floa
 
 @torch.no_grad()
 def part_accuracies(model, dataset: list, batch_size: int = 128) -> dict[str, float]:
-    """Test accuracy of the digit class (all digits) and of the handedness (chiral digits)."""
+    """Accuracy of the digit class (all digits) and of the handedness (chiral digits) on ``dataset``."""
     from torch_geometric.loader import DataLoader
 
     model.eval()
@@ -123,28 +135,30 @@ def part_accuracies(model, dataset: list, batch_size: int = 128) -> dict[str, fl
         hand_ok += int(((out[:, NUM_DIGITS:].argmax(-1) == batch.hand) & batch.chiral).sum())
         chiral += int(batch.chiral.sum())
     return {"digit_accuracy": digit_ok / len(dataset), "hand_accuracy": hand_ok / max(chiral, 1),
-            "test_size": len(dataset), "test_chiral": chiral}
+            "size": len(dataset), "chiral": chiral}
 
 
-def train_model(mode: str, split: dict[str, list], args: argparse.Namespace) -> dict:
-    """Train one model in ``OUT/<mode>``, reload its best checkpoint, evaluate and measure it."""
+def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Namespace) -> dict:
+    """Train one model in ``OUT[/seed<k>]/<mode>``, reload its best checkpoint, evaluate and measure it."""
     from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
     from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
     from topoequi.symmetry import Cyclic, Dihedral
     from topoequi.train.checkpoint import load_checkpoint, seed_everything
     from topoequi.train.engine import TrainConfig, Trainer
 
-    out = os.path.join(args.out, mode)
-    identity = {"task": "mixed-symmetry", "model": mode, "channels": args.channels, "layers": args.layers,
-                "kl_weight": args.kl_weight, "align_weight": args.align_weight,
+    out = os.path.join(args.out, *([f"seed{seed}"] if len(args.seed_list) > 1 else []), mode)
+    identity = {"task": "mixed-symmetry", "model": mode, "seed": seed, "heads": args.heads,
+                "channels": args.channels, "layers": args.layers,
+                "kl_weight": args.kl_weight, "kl_prior": args.kl_prior, "align_weight": args.align_weight,
                 "defect_weight": args.defect_weight, "likelihood_lr": args.likelihood_lr, "data_seed": args.data_seed,
                 "subset": args.subset, "train_size": len(split["train"]), "test_size": len(split["test"])}
-    seed_everything(args.seed)
-    model = RelaxedPointClassifier(Dihedral(4), 1, NUM_DIGITS + 2, mode=mode, channels=args.channels,
+    seed_everything(seed)
+    parts = [NUM_DIGITS, 2] if args.heads == "per-part" else NUM_DIGITS + 2
+    model = RelaxedPointClassifier(Dihedral(4), 1, parts, mode=mode, channels=args.channels,
                                    num_layers=args.layers)
-    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.defect_weight)
+    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.defect_weight, args.kl_prior)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=args.seed, monitor="valid_error",
+                         weight_decay=args.weight_decay, seed=seed, monitor="valid_error",
                          progress=not args.no_progress)
     trainer = Trainer(model, split["train"], split["valid"], loss_fn, metrics_fn, config, out, identity=identity)
     coefficients = [p for n, p in model.named_parameters() if n.startswith("likelihoods.")]
@@ -159,32 +173,53 @@ def train_model(mode: str, split: dict[str, list], args: argparse.Namespace) -> 
     model.load_state_dict(best["model"])
     report = equivariance_degree(model, subgroup=Cyclic(4))
     plot_equivariance_degree(report, os.path.join(out, "lambda.png"),
-                             title=f"{mode}: learned likelihood per layer (mass on C4 = rotations)")
+                             title=f"{mode}, seed {seed}: likelihood per layer (mass on C4 = rotations)")
     layers = []
     for e in report:
         mirror = torch.linalg.det(e["elements"]) < 0
         layers.append({"name": e["name"], "group": str(e["group"]), "mass_on_C4": e["subgroup_mass"],
                        "kl_uniform": e["kl_uniform"], "max_error_rotations": float(e["errors"][~mirror].max()),
                        "max_error_mirrors": float(e["errors"][mirror].max())})
-    return {"model": mode, **part_accuracies(model, split["test"]), "best_epoch": int(best["epoch"]),
+    valid = {f"valid_{k}": v for k, v in part_accuracies(model, split["valid"]).items()}
+    test = {f"test_{k}" if k in ("size", "chiral") else k: v for k, v in part_accuracies(model, split["test"]).items()}
+    return {"model": mode, "seed": seed, **test, **valid, "best_epoch": int(best["epoch"]),
             "epochs": len(history), "best_valid_error": trainer.best,
             "parameters": sum(p.numel() for p in model.parameters()),
             "weights": sum(p.numel() for n, p in model.named_parameters() if not n.startswith("likelihoods")),
             "layers": layers}
 
 
-def plot_accuracies(results: list[dict], path: str) -> None:
+def summarize(results: list[dict]) -> list[dict]:
+    """Per model: mean and standard deviation over the seeds of the accuracies and of the mass on C4."""
+    table = []
+    for mode in dict.fromkeys(r["model"] for r in results):
+        runs = [r for r in results if r["model"] == mode]
+        row = {"model": mode, "seeds": [r["seed"] for r in runs], "parameters": runs[0]["parameters"]}
+        for key in ("digit_accuracy", "hand_accuracy", "valid_digit_accuracy", "valid_hand_accuracy"):
+            values = torch.tensor([r[key] for r in runs], dtype=torch.float64)
+            row[key] = float(values.mean())
+            row[key + "_std"] = float(values.std()) if len(runs) > 1 else 0.0
+        masses = torch.tensor([[layer["mass_on_C4"] for layer in r["layers"]] for r in runs], dtype=torch.float64)
+        row["layers"] = [layer["name"] for layer in runs[0]["layers"]]
+        row["mass_on_C4"] = masses.mean(0).tolist()
+        row["mass_on_C4_std"] = (masses.std(0) if len(runs) > 1 else torch.zeros(masses.shape[1])).tolist()
+        table.append(row)
+    return table
+
+
+def plot_accuracies(table: list[dict], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    width = 0.8 / len(results)
-    for i, r in enumerate(results):
-        ax.bar([j + i * width for j in range(2)], [r["digit_accuracy"], r["hand_accuracy"]], width, label=r["model"])
+    width = 0.8 / len(table)
+    for i, r in enumerate(table):
+        ax.bar([j + i * width for j in range(2)], [r["digit_accuracy"], r["hand_accuracy"]], width,
+               yerr=[r["digit_accuracy_std"], r["hand_accuracy_std"]], capsize=3, label=r["model"])
     ax.set_xticks([j + 0.4 - width / 2 for j in range(2)], ["digit class (D4-invariant)", "handedness (C4 only)"])
-    ax.set(ylabel="test accuracy", ylim=(0, 1))
+    ax.set(ylabel=f"test accuracy ({len(table[0]['seeds'])} seeds)", ylim=(0, 1))
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -197,17 +232,22 @@ def run(args: argparse.Namespace) -> int:
         if args.threads:
             torch.set_num_threads(args.threads)
         split = load_split(args, progress=not args.no_progress)
-        results = [train_model(mode, split, args) for mode in models]
+        results = [train_model(mode, seed, split, args) for seed in args.seed_list for mode in models]
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"topoequi train mixed-symmetry: error: {exc}", file=sys.stderr)
         return 2
+    table = summarize(results)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args) | {"func": None}, "results": results}, f, indent=1)
-    plot_accuracies(results, os.path.join(args.out, "accuracy.png"))
-    print(f"{'model':<16} {'params':>7} {'digit acc':>9} {'hand acc':>8}  mass on C4 per layer")
-    for r in results:
-        masses = " ".join(f"{layer['mass_on_C4']:.3f}" for layer in r["layers"])
-        print(f"{r['model']:<16} {r['parameters']:>7} {r['digit_accuracy']:>9.3f} {r['hand_accuracy']:>8.3f}  {masses}")
+        json.dump({"args": vars(args) | {"func": None}, "summary": table, "results": results}, f, indent=1)
+    plot_accuracies(table, os.path.join(args.out, "accuracy.png"))
+    print(f"{'model':<16} {'params':>7} {'digit acc (test)':>16} {'hand acc (test)':>16} {'digit (valid)':>14} "
+          f"{'hand (valid)':>13}  mass on C4 per layer")
+    for r in table:
+        accs = " ".join(f"{r[k]:.3f}+-{r[k + '_std']:.3f}".rjust(w) for k, w in
+                        (("digit_accuracy", 16), ("hand_accuracy", 16), ("valid_digit_accuracy", 14),
+                         ("valid_hand_accuracy", 13)))
+        masses = " ".join(f"{m:.3f}" for m in r["mass_on_C4"])
+        print(f"{r['model']:<16} {r['parameters']:>7} {accs}  {masses}")
     print(f"-> {args.out}")
     return 0
