@@ -64,25 +64,33 @@ def test_invariance_follows_the_likelihoods(batch):
     assert float(align.detach()) < 1e-12
 
 
-def test_one_last_layer_per_part(batch):
-    """Parts [10, 2]: the second part's own last likelihood on C4 breaks mirrors for it alone."""
+@pytest.mark.parametrize("branch_layers", [1, 2])
+def test_own_last_layers_per_part(batch, branch_layers):
+    """Parts [10, 2]: the second part's own likelihoods on C4 break mirrors for it alone."""
     torch.manual_seed(0)
-    net = RelaxedPointClassifier(D4, 1, [10, 2], mode="learnable", channels=2).double()
-    assert len(net.likelihoods) == len(net.convs) == len(net.norms) == 4 and len(net.heads) == 2
+    net = RelaxedPointClassifier(D4, 1, [10, 2], mode="learnable", channels=2, branch_layers=branch_layers).double()
+    assert net.shared == 3 - branch_layers and len(net.heads) == 2
+    assert len(net.likelihoods) == len(net.convs) == len(net.norms) == net.shared + 2 * branch_layers
     torch.manual_seed(0)
-    fixed = RelaxedPointClassifier(D4, 1, [10, 2], mode="equivariant", channels=2)
-    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in fixed.parameters()) + 4 * 8
-    net.likelihoods[3].concentrate_on(Cyclic(4), sharpness=40.0)
-    rotations, mirrors = D4.elements()[:4], D4.elements()[4:]
-    digit = [e[:10] for e in errors(net, batch, D4.elements(), per_output=True)]
-    hand = [e[10:] for e in errors(net, batch, D4.elements(), per_output=True)]
-    assert max(max(e) for e in digit) < 1e-9  # the first part only sees D4-equivariant layers
-    assert max(max(e) for e in hand[:4]) < 1e-9 and min(max(e) for e in hand[4:]) > 1e-3
+    fixed = RelaxedPointClassifier(D4, 1, [10, 2], mode="equivariant", channels=2, branch_layers=branch_layers)
+    assert sum(p.numel() for p in net.parameters()) == (sum(p.numel() for p in fixed.parameters())
+                                                        + len(net.likelihoods) * 8)
+    for lam in net.likelihoods[net.shared + branch_layers:]:
+        lam.concentrate_on(Cyclic(4), sharpness=40.0)
+    per_element = errors(net, batch, D4.elements(), per_output=True)
+    digit, hand = [e[:10].max() for e in per_element], [e[10:].max() for e in per_element]
+    assert max(digit) < 1e-9  # the first part only sees D4-equivariant layers
+    assert max(hand[:4]) < 1e-9 and min(hand[4:]) > 1e-3  # the second: C4 only
     kl, align, _ = net.regularizers()
-    assert float(kl.detach()) == pytest.approx(math.log(2), abs=1e-9)  # only the last layer of part 2 left uniform
+    assert float(kl.detach()) == pytest.approx(math.log(2), abs=1e-9)  # the split's step to C4, then equal
+    assert float(net.regularizers("uniform")[0].detach()) == pytest.approx(branch_layers * math.log(2), abs=1e-9)
     assert float(align.detach()) < 1e-12
     with pytest.raises(ValueError, match="out_channels must be a positive int or a non-empty sequence"):
         RelaxedPointClassifier(D4, 1, [10, 0])
+    with pytest.raises(ValueError, match=r"branch_layers must be in \[1, num_layers\)"):
+        RelaxedPointClassifier(D4, 1, [10, 2], branch_layers=3)
+    with pytest.raises(ValueError, match="prior must be 'chain' or 'uniform'"):
+        net.regularizers("paper")
 
 
 def test_bad_input():

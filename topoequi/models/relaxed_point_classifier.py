@@ -31,10 +31,11 @@ class RelaxedPointClassifier(nn.Module):
 
     with invariant input features, hidden features ``channels`` copies of the
     regular representation of the finite group G, the Fourier ReLU
-    :math:`\sigma` (exact for finite groups), equivariant batch norms and, per
-    output part :math:`k`, a last convolution to ``channels`` G-invariant
-    scalars and an MLP head (parts of different symmetry get their own last
-    likelihood :math:`\lambda_{L,k}`); the output is :math:`[y_1, y_2, \dots]`.
+    :math:`\sigma` (exact for finite groups) and equivariant batch norms. The
+    first ``num_layers - branch_layers`` convolutions are shared; each output
+    part :math:`k` has its own last ``branch_layers`` ones, the last to
+    ``channels`` G-invariant scalars, and an MLP head, so parts of different
+    symmetry get their own likelihoods; the output is :math:`[y_1, y_2, \dots]`.
     Every convolution is a :class:`~topoequi.nn.SteerableConv` relaxed by its own
     likelihood, so all three modes have the same weights:
 
@@ -50,6 +51,7 @@ class RelaxedPointClassifier(nn.Module):
         mode (str, optional): one of ``MODES``. (default: ``"learnable"``)
         channels (int, optional): regular copies per hidden layer. (default: ``4``)
         num_layers (int, optional): convolutions on the way to an output, the last included. (default: ``3``)
+        branch_layers (int, optional): of these, the last ones that every part has on its own. (default: ``1``)
         cutoff (float, optional): kernel radius. (default: ``2.5``)
         max_frequency (int, optional): angular band-limit of the kernels. (default: ``3``)
         num_radial (int, optional): radial rings of the kernels. (default: ``3``)
@@ -62,7 +64,7 @@ class RelaxedPointClassifier(nn.Module):
 
     def __init__(self, group: Group, in_channels: int, out_channels: int | Sequence[int], mode: str = "learnable",
                  channels: int = 4, num_layers: int = 3, cutoff: float = 2.5, max_frequency: int = 3,
-                 num_radial: int = 3):
+                 num_radial: int = 3, branch_layers: int = 1):
         super().__init__()
         if not isinstance(group, Group) or not group.is_finite:
             raise ValueError(f"RelaxedPointClassifier: group must be a finite topoequi Group, got {group!r}")
@@ -70,21 +72,28 @@ class RelaxedPointClassifier(nn.Module):
             raise ValueError(f"RelaxedPointClassifier: mode must be one of {MODES}, got {mode!r}")
         if num_layers < 2:
             raise ValueError(f"RelaxedPointClassifier: num_layers must be >= 2, got {num_layers}")
+        if not 1 <= branch_layers < num_layers:
+            raise ValueError(f"RelaxedPointClassifier: branch_layers must be in [1, num_layers), got {branch_layers}")
         parts = [out_channels] if isinstance(out_channels, int) else list(out_channels)
         if not parts or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in parts):
             raise ValueError(f"RelaxedPointClassifier: out_channels must be a positive int or a non-empty "
                              f"sequence of them, got {out_channels!r}")
         self.group, self.mode = group, mode
         hidden, invariant = group.regular_rep() * channels, group.trivial_rep(channels)
-        reps = [group.trivial_rep(in_channels)] + [hidden] * (num_layers - 1)
-        self.likelihoods = nn.ModuleList(self._likelihood() for _ in range(num_layers - 1 + len(parts)))
-        ins, outs = reps + [hidden] * (len(parts) - 1), reps[1:] + [invariant] * len(parts)
+        self.shared = num_layers - branch_layers
+        branch = [hidden] * branch_layers + [invariant]  # a part's representations from the split on
+        reps = [group.trivial_rep(in_channels)] + [hidden] * (self.shared - 1) + branch * len(parts)
+        ins = reps[:self.shared] + [r for _ in parts for r in branch[:-1]]
+        outs = reps[1:self.shared + 1] + [r for _ in parts for r in branch[1:]]
+        self.likelihoods = nn.ModuleList(self._likelihood() for _ in ins)
         self.convs = nn.ModuleList(
             SteerableConv(a, b, cutoff=cutoff, max_frequency=max_frequency, num_radial=num_radial,
                           aggr="mean", likelihood=lam)
             for a, b, lam in zip(ins, outs, self.likelihoods))
         self.norms = nn.ModuleList(EquivariantBatchNorm(rep) for rep in outs)
-        self.nonlinearities = nn.ModuleList(FourierNonlinearity(hidden, sigma="relu") for _ in range(num_layers - 1))
+        self.nonlinearities = nn.ModuleList(FourierNonlinearity(hidden, sigma="relu")
+                                            for _ in range(self.shared + (branch_layers - 1) * len(parts)))
+        self.branch_layers = branch_layers
         self.heads = nn.ModuleList(
             nn.Sequential(nn.Linear(channels, 4 * channels), nn.ReLU(), nn.Linear(4 * channels, k)) for k in parts)
 
@@ -106,23 +115,29 @@ class RelaxedPointClassifier(nn.Module):
         if self.mode != "learnable":
             zero = self.heads[0][0].weight.new_zeros(())
             return zero, zero, zero
-        shared, last = len(self.nonlinearities), list(self.likelihoods)
+        lams, shared, b = list(self.likelihoods), self.shared, self.branch_layers
         if prior == "uniform":
-            kl = sum(kl_divergence(lam, None) for lam in last)
+            kl = sum(kl_divergence(lam, None) for lam in lams)
         else:
-            kl = likelihood_kl_chain(last[:shared + 1])
-            for lam in last[shared + 1:]:
-                kl = kl + kl_divergence(lam, last[shared - 1])
+            kl = likelihood_kl_chain(lams[:shared])
+            for start in range(shared, len(lams), b):  # each part's chain goes on from the split
+                kl = kl + likelihood_kl_chain([lams[shared - 1]] + lams[start:start + b]) \
+                    - kl_divergence(lams[shared - 1], None)
         return (kl, sum(lam.alignment() for lam in self.likelihoods),
                 sum(conv.equivariance_defect() for conv in self.convs))
 
     def forward(self, data) -> Tensor:
         h, pos, edge_index = data.x, data.pos, data.edge_index
-        shared = len(self.nonlinearities)
-        for conv, norm, act in zip(self.convs, self.norms, self.nonlinearities):
+        layers = list(zip(self.convs, self.norms))
+        acts = list(self.nonlinearities)
+        for (conv, norm), act in zip(layers[:self.shared], acts):
             h = act(norm(conv(h, pos, edge_index)))
-        outs = []
-        for conv, norm, head in zip(self.convs[shared:], self.norms[shared:], self.heads):
-            z = norm(conv(h, pos, edge_index))
+        outs, b = [], self.branch_layers
+        for k, head in enumerate(self.heads):
+            z = h
+            for i, (conv, norm) in enumerate(layers[self.shared + k * b:self.shared + (k + 1) * b]):
+                z = norm(conv(z, pos, edge_index))
+                if i < b - 1:
+                    z = acts[self.shared + k * (b - 1) + i](z)
             outs.append(head(scatter(z, data.batch, dim=0, dim_size=data.num_graphs, reduce="mean")))
         return torch.cat(outs, -1)

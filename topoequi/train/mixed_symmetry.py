@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one last convolution and head for both parts, or one per part (own likelihood)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the D4 moves and the split")
     parser.add_argument("--channels", type=int, default=6, help="regular copies per hidden layer")
-    parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions")
+    parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions on the way to an output")
+    parser.add_argument("--branch-layers", type=int, default=1,
+                        help="with --heads per-part: the last convolutions that each part has on its own")
     parser.add_argument("--kl-weight", type=float, default=0.01,
                         help="weight of the KL term of the likelihoods (see --kl-prior)")
     parser.add_argument("--kl-prior", choices=("chain", "uniform"), default="chain",
@@ -79,6 +81,8 @@ def _check(args: argparse.Namespace) -> list[str]:
         raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
     if len(set(args.seed_list)) != len(args.seed_list):
         raise ValueError(f"--seeds must be distinct, got {args.seeds!r}")
+    if not 1 <= args.branch_layers < args.layers:
+        raise ValueError(f"--branch-layers must be in [1, --layers), got {args.branch_layers}")
     if args.subset is not None and args.subset < 3:
         raise ValueError(f"--subset must be at least 3, got {args.subset}")
     return models
@@ -148,14 +152,14 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
 
     out = os.path.join(args.out, *([f"seed{seed}"] if len(args.seed_list) > 1 else []), mode)
     identity = {"task": "mixed-symmetry", "model": mode, "seed": seed, "heads": args.heads,
-                "channels": args.channels, "layers": args.layers,
+                "channels": args.channels, "layers": args.layers, "branch_layers": args.branch_layers,
                 "kl_weight": args.kl_weight, "kl_prior": args.kl_prior, "align_weight": args.align_weight,
                 "defect_weight": args.defect_weight, "likelihood_lr": args.likelihood_lr, "data_seed": args.data_seed,
                 "subset": args.subset, "train_size": len(split["train"]), "test_size": len(split["test"])}
     seed_everything(seed)
     parts = [NUM_DIGITS, 2] if args.heads == "per-part" else NUM_DIGITS + 2
     model = RelaxedPointClassifier(Dihedral(4), 1, parts, mode=mode, channels=args.channels,
-                                   num_layers=args.layers)
+                                   num_layers=args.layers, branch_layers=args.branch_layers)
     loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.defect_weight, args.kl_prior)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, seed=seed, monitor="valid_error",
