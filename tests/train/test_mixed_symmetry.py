@@ -40,3 +40,7 @@ def test_bad_arguments(tmp_path, monkeypatch, capsys):
     assert "--models must be a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--kl-weight", "-1", "--out", str(tmp_path)]) == 2
     assert "--kl-weight must be >= 0" in capsys.readouterr().err
+    assert cli.main(["train", "mixed-symmetry", "--branch-layers", "3", "--out", str(tmp_path)]) == 2
+    assert "--branch-layers must be in [1, --layers), got 3" in capsys.readouterr().err
+    assert cli.main(["train", "mixed-symmetry", "--seeds", "0,x", "--out", str(tmp_path)]) == 2
+    assert "--seeds must be comma-separated integers, got '0,x'" in capsys.readouterr().err
