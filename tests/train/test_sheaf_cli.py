@@ -39,5 +39,8 @@ def test_bad_arguments(tmp_path, monkeypatch):
         cli.main(["train", "sheaf", "--dataset", "texas", "--baselines", "mlp", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="--variant"):
         cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv,gcn", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="both empty"):
+        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "", "--baselines", "",
+                  "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         cli.main(["train", "sheaf", "--dataset", "pubmed", "--out", str(tmp_path)])

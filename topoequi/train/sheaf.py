@@ -22,7 +22,7 @@ BASELINES = ("gcn", "gat", "nsd")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--variant", default="conv",
-                        help="comma-separated local homology sheaf variants, of "
+                        help="comma-separated local homology sheaf variants ('' for none), of "
                              f"{','.join(SHEAF_VARIANTS)} (persistent: sheaf learned through persistence)")
     parser.add_argument("--baselines", default="gcn,gat,nsd",
                         help="comma-separated subset of gcn,gat,nsd trained in the same run ('' for none)")
@@ -130,13 +130,15 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise ValueError(f"--epochs must be positive, got {args.epochs}")
     variants = [v for v in args.variant.split(",") if v]
-    if not variants or set(variants) - set(SHEAF_VARIANTS):
+    if set(variants) - set(SHEAF_VARIANTS):
         raise ValueError(f"--variant: expected a comma-separated subset of {','.join(SHEAF_VARIANTS)}, "
                          f"got {args.variant!r}")
     baselines = [b for b in args.baselines.split(",") if b]
     unknown = set(baselines) - set(BASELINES)
     if unknown:
         raise ValueError(f"--baselines: unknown {sorted(unknown)}; choose from {', '.join(BASELINES)}")
+    if not variants and not baselines:
+        raise ValueError("--variant and --baselines are both empty: nothing to train")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
