@@ -11,7 +11,7 @@ from topoequi import cli
 def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
     out = tmp_path / "run"
-    common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2",
+    common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2", "--branch-layers", "1",
               "--models", "equivariant,learnable", "--out", str(out), "--no-progress", "--threads", "1"]
     assert cli.main(common + ["--epochs", "1"]) == 0
     assert "mass on C4 per layer" in capsys.readouterr().out

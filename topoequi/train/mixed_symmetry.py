@@ -44,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the D4 moves and the split")
     parser.add_argument("--channels", type=int, default=6, help="regular copies per hidden layer")
     parser.add_argument("--layers", type=int, default=3, help="relaxed convolutions on the way to an output")
-    parser.add_argument("--branch-layers", type=int, default=1,
+    parser.add_argument("--branch-layers", type=int, default=2,
                         help="with --heads per-part: the last convolutions that each part has on its own")
-    parser.add_argument("--kl-weight", type=float, default=0.01,
+    parser.add_argument("--kl-weight", type=float, default=0.1,
                         help="weight of the KL term of the likelihoods (see --kl-prior)")
     parser.add_argument("--kl-prior", choices=("chain", "uniform"), default="chain",
                         help="KL of each likelihood to the one before it (the first to uniform), or to uniform")
