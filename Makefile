@@ -16,7 +16,7 @@ STAMP := $(VENV)/.topoequi-installed
 # `make run`: versions, then a short QM9 HOMO run of the implicit steerable model on the
 # embedded 5,000-molecule sample (a few minutes on 2 cores); prints the test MAE in meV.
 RUN_DIR    ?= runs/make-run-qm9-homo
-RUN_EPOCHS ?= 5
+RUN_EPOCHS ?= 10
 run: $(STAMP)
 	$(VENV)/bin/topoequi info
 	rm -rf $(RUN_DIR)
