@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 import torch
 from torch_geometric.loader import DataLoader
@@ -137,7 +138,7 @@ def main() -> None:
                         help="with --plot: JSON files of earlier runs instead of training")
     args = parser.parse_args()
     if args.sources:
-        rows = [r for path in args.sources for r in json.load(open(path))["rows"]]
+        rows = [r for path in args.sources for r in json.loads(Path(path).read_text())["rows"]]
         print_table(rows, "QM9 rows from " + ", ".join(args.sources))
         if args.plot:
             plot(rows, args.plot)

@@ -131,7 +131,7 @@ def main() -> None:
 
     print(f"torch threads: {torch.get_num_threads()}, stalk width d = {args.stalk_width}; "
           f"CPU = process CPU seconds, wall in parentheses")
-    print("\n## Construction (median of %d, peak = traced numpy/Python memory)\n" % args.repeats)
+    print(f"\n## Construction (median of {args.repeats}, peak = traced numpy/Python memory)\n")
     print("| graph | nodes | edges | triangles | clique complex CPU s (wall) | gudhi expansion CPU s (wall) "
           "| gudhi / ours (CPU) | sheaf CPU s (wall) | sheaf peak (MiB) | complex + sheaf CPU s (wall) "
           "| per-simplex reference CPU s |")
@@ -139,17 +139,17 @@ def main() -> None:
     complexes = {}
     for name, (e, n, _) in graphs.items():
         ei = torch.from_numpy(e.T.copy())
-        w_cx, c_cx, _ = timed(lambda: clique_complex(ei, n), args.repeats)
+        w_cx, c_cx, _ = timed(lambda ei=ei, n=n: clique_complex(ei, n), args.repeats)
         cx = clique_complex(ei, n)
         complexes[name] = cx
-        w_gd, c_gd, _ = timed(lambda: gudhi_clique(cx.edges.numpy(), n), args.repeats)
+        w_gd, c_gd, _ = timed(lambda cx=cx, n=n: gudhi_clique(cx.edges.numpy(), n), args.repeats)
         assert gudhi_clique(cx.edges.numpy(), n) == cx.triangles.size(0)
         w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(0))
-        w_sh, c_sh, peak = timed(lambda: local_homology_sheaf(cx.edges, cx.triangles, n, edge_weight=w,
-                                                              stalk_width=args.stalk_width), args.repeats)
+        w_sh, c_sh, peak = timed(lambda cx=cx, n=n, w=w: local_homology_sheaf(
+            cx.edges, cx.triangles, n, edge_weight=w, stalk_width=args.stalk_width), args.repeats)
         ref = "-"
         if n < 1000:
-            _, c_ref, _ = timed(lambda: reference_sheaf(cx), 1)
+            _, c_ref, _ = timed(lambda cx=cx: reference_sheaf(cx), 1)
             sh = local_homology_sheaf(cx.edges, cx.triangles, n)
             assert reference_sheaf(cx) == int(sh.vertex_dims.sum() + sh.edge_dims.sum())
             ref = f"{c_ref:.2f} ({c_ref / c_sh:.0f}x)"
@@ -157,8 +157,8 @@ def main() -> None:
               f"{c_gd:.3f} ({w_gd:.3f}) | {c_gd / c_cx:.2f}x | {c_sh:.3f} ({w_sh:.3f}) | {peak:.0f} | "
               f"{c_cx + c_sh:.3f} ({w_cx + w_sh:.3f}) | {ref} |")
 
-    print("\n## One training epoch (forward + backward + Adam), median of %d, models interleaved\n"
-          % args.epoch_repeats)
+    print(f"\n## One training epoch (forward + backward + Adam), median of {args.epoch_repeats}, "
+          "models interleaved\n")
     ns = argparse.Namespace(hidden=16, stalk_width=args.stalk_width, layers=2, dropout=0.5, input_dropout=0.0)
     models = ("gcn", "conv", "attention", "persistent", "nsd")
     print("| graph | " + " | ".join(f"{m} CPU ms (wall)" for m in models) + " | conv / gcn (CPU) "

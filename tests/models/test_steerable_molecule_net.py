@@ -3,7 +3,10 @@ import torch
 from torch_geometric.data import Batch
 
 from topoequi.datasets import QM9
-from topoequi.models.steerable_molecule_net import SteerableMoleculeNet, build_steerable_molecule_net
+from topoequi.models.steerable_molecule_net import (
+    SteerableMoleculeNet,
+    build_steerable_molecule_net,
+)
 from topoequi.symmetry import group_from_name
 from topoequi.testing import assert_equivariant, equivariance_error
 
@@ -16,8 +19,8 @@ def molecules():
     return Batch.from_data_list([dataset[i] for i in (100, 101, 2000, 4321)])
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel="implicit"), dict(kernel="implicit", edge_attributes=True),
-                                    dict(kernel="steerable"), dict(kernel="implicit", group="SO(2)@R3")])
+@pytest.mark.parametrize("kwargs", [{"kernel": "implicit"}, {"kernel": "implicit", "edge_attributes": True},
+                                    {"kernel": "steerable"}, {"kernel": "implicit", "group": "SO(2)@R3"}])
 def test_prediction_is_invariant_under_the_group_and_translations(molecules, kwargs):
     torch.manual_seed(0)
     model = SteerableMoleculeNet(num_layers=2, hidden_irreps=SMALL, embedding_dim=8, **kwargs).double().eval()

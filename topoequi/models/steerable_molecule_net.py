@@ -6,8 +6,14 @@ from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from topoequi.graph import radius_graph
-from topoequi.nn import (EquivariantBatchNorm, EquivariantLinear, FourierNonlinearity, GatedNonlinearity,
-                         ImplicitSteerableConv, SteerableConv)
+from topoequi.nn import (
+    EquivariantBatchNorm,
+    EquivariantLinear,
+    FourierNonlinearity,
+    GatedNonlinearity,
+    ImplicitSteerableConv,
+    SteerableConv,
+)
 from topoequi.symmetry import Group, Rep, from_e3nn, group_from_name
 
 NUM_ATOM_TYPES = 10  # atomic numbers 1..9 cover QM9 (H, C, N, O, F)
