@@ -121,3 +121,16 @@ def test_bad_input():
         restriction_map(OCTAHEDRON, (0,), (1, 2))
     with pytest.raises(ValueError, match="distinct"):
         local_betti([(0, 0, 1)], (0,))
+
+
+def test_a_simplicial_complex_is_accepted_as_is():
+    import torch
+
+    from topoequi.topology import clique_complex
+
+    octahedron = [(0, 1), (0, 2), (0, 3), (0, 4), (5, 1), (5, 2), (5, 3), (5, 4), (1, 2), (2, 3), (3, 4), (4, 1)]
+    sphere = clique_complex(torch.tensor(octahedron).t(), num_nodes=7)  # vertex 6 is isolated
+    assert local_betti(sphere, (0,)) == local_betti(sphere.triangles.tolist(), (0,)) == [0, 0, 1]
+    assert local_betti(sphere, (6,)) == [1, 0, 0]
+    with pytest.raises(TypeError, match="SimplicialComplex or a sequence of vertex tuples"):
+        local_betti(torch.zeros(3), (0,))

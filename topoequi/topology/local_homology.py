@@ -26,8 +26,16 @@ import numpy as np
 Simplex = tuple[int, ...]
 
 
-def _normalise(simplices: Sequence[Sequence[Simplex]] | Sequence[Simplex]) -> list[list[Simplex]]:
-    """Group simplices by dimension, add all faces, sort."""
+def _normalise(simplices) -> list[list[Simplex]]:
+    """Group simplices by dimension, add all faces, sort. ``simplices``: a
+    :class:`~topoequi.topology.SimplicialComplex`, or simplices (vertex tuples),
+    flat or grouped by dimension."""
+    if hasattr(simplices, "edges") and hasattr(simplices, "triangles"):  # a SimplicialComplex
+        simplices = ([(v,) for v in range(int(simplices.num_nodes))] + simplices.edges.tolist()
+                     + simplices.triangles.tolist())
+    elif not isinstance(simplices, Sequence) or isinstance(simplices, (str, bytes)):
+        raise TypeError(f"simplices must be a SimplicialComplex or a sequence of vertex tuples, "
+                        f"got {type(simplices).__name__}")
     flat = []
     for item in simplices:
         if len(item) and not isinstance(item[0], (int, np.integer)):
