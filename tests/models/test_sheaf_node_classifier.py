@@ -76,8 +76,29 @@ def test_bad_input():
     del cx.restriction
     with pytest.raises(ValueError, match="needs data.restriction"):
         SheafNodeClassifier(5, 2, stalk_width=3).double()(cx)
-    with pytest.raises(ValueError, match="needs stalk_width >= 2"):
+    with pytest.raises(ValueError, match="needs 1 <= constant_width < stalk_width"):
         SheafNodeClassifier(5, 2, stalk_width=1, variant="conv-constant")
+    with pytest.raises(ValueError, match="needs 1 <= constant_width < stalk_width"):
+        SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=3)
+
+
+def test_constant_width_and_epsilon_reach_the_layers():
+    # conv-constant with m constant coordinates == conv on the first d - m local homology coordinates
+    # plus m identity restriction maps
+    from topoequi.topology import with_constant_sheaf
+
+    torch.manual_seed(0)
+    cx = with_features()
+    cx.restriction = cx.restriction.double()
+    model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant="conv-constant",
+                                constant_width=2, epsilon=True).double().eval()
+    assert all(layer.eps is not None for layer in model.layers)
+    ref = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant="conv", epsilon=True).double().eval()
+    ref.load_state_dict(model.state_dict())
+    manual = cx.clone()
+    manual.restriction = with_constant_sheaf(cx.restriction[..., :1, :1], 2)
+    assert manual.restriction[0, 0].tolist()[1:] == [[0, 1, 0], [0, 0, 1]]
+    assert torch.allclose(model(cx), ref(manual), atol=1e-12)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

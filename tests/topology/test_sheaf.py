@@ -126,6 +126,24 @@ def test_constant_sheaf_adds_one_section_per_component(name, sections, component
     assert zero == sections + components
     with pytest.raises(ValueError, match="restriction must have shape"):
         with_constant_sheaf(torch.zeros(3, 2, 2))
+    with pytest.raises(ValueError, match="width must be a positive int"):
+        with_constant_sheaf(sh.restriction, 0)
+
+
+def test_constant_sheaf_of_width_two_adds_two_sections_per_component():
+    cx = CASES["graph"]
+    sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
+    one, two = with_constant_sheaf(sh.restriction), with_constant_sheaf(sh.restriction, 2)
+    d = sh.restriction.size(-1)
+    assert two.shape[-1] == d + 2 and torch.equal(two[..., :d + 1, :d + 1], one)
+    assert torch.equal(two[..., d:, d:], torch.eye(2, dtype=torch.float64).expand(*two.shape[:2], 2, 2))
+    assert torch.equal(two[..., d + 1, :d + 1], torch.zeros(*two.shape[:2], d + 1, dtype=torch.float64))
+
+    def kernel(res):
+        lap = sheaf_laplacian(cx.edges, res, cx.num_nodes).to_dense()
+        return int((torch.linalg.eigvalsh(lap).abs() < 1e-10).sum())
+
+    assert kernel(two) - kernel(one) == 3                        # one more section per component
 
 
 def test_graph_sections_are_cycles():

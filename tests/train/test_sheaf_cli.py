@@ -31,6 +31,16 @@ def test_train_sheaf_on_texas(tmp_path, monkeypatch, capsys):
     assert "183 nodes, 279 edges, 67 triangles" in capsys.readouterr().out
 
 
+def test_constant_width_and_epsilon_flags(tmp_path, monkeypatch):
+    monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
+    out = tmp_path / "run"
+    assert cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "",
+                     "--splits", "1", "--epochs", "2", "--stalk-width", "3", "--constant-width", "2", "--epsilon",
+                     "--out", str(out), "--data-root", str(tmp_path / "data")]) == 0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["constant_width"] == 2 and config["epsilon"] is True
+
+
 def test_bad_arguments(tmp_path, monkeypatch):
     monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
     with pytest.raises(ValueError, match="--splits"):
@@ -42,5 +52,8 @@ def test_bad_arguments(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="both empty"):
         cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "", "--baselines", "",
                   "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="constant_width"):
+        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "",
+                  "--stalk-width", "3", "--constant-width", "3", "--epochs", "1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         cli.main(["train", "sheaf", "--dataset", "pubmed", "--out", str(tmp_path)])

@@ -37,13 +37,18 @@ class SheafNodeClassifier(torch.nn.Module):
         num_layers (int, optional): diffusion layers. (default: :obj:`2`)
         variant (str, optional): ``conv`` / ``attention`` (precomputed local
             homology sheaf), ``conv-constant`` / ``attention-constant`` (its first
-            ``d - 1`` coordinates plus the constant sheaf,
+            ``d - m`` coordinates plus the constant sheaf of width ``m``,
             :func:`~topoequi.topology.with_constant_sheaf`: leaves, whose local
             homology is zero, diffuse too), ``persistent`` / ``persistent-attention`` (sheaf
             learned through persistence), ``nsd`` (learned O(d) sheaf, no
             topology). (default: :obj:`"conv"`)
         dropout (float, optional): dropout inside the network. (default: :obj:`0.5`)
         input_dropout (float, optional): dropout on the input features. (default: :obj:`0.0`)
+        constant_width (int, optional): ``m``, stalk coordinates of the constant
+            sheaf in the ``-constant`` variants, :math:`1 \le m < d`. (default: :obj:`1`)
+        epsilon (bool, optional): learned residual weights in every layer,
+            :math:`\mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \dots`
+            (:class:`~topoequi.nn.conv.LocalHomologySheafConv`). (default: :obj:`False`)
 
     Shapes:
         - **input:** a :class:`~topoequi.topology.SimplicialComplex` with ``x``
@@ -54,25 +59,27 @@ class SheafNodeClassifier(torch.nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 16, stalk_width: int = 4,
                  num_layers: int = 2, variant: str = "conv", dropout: float = 0.5,
-                 input_dropout: float = 0.0) -> None:
+                 input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
-        if variant.endswith("-constant") and stalk_width < 2:
-            raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs stalk_width >= 2, got {stalk_width}")
+        if variant.endswith("-constant") and not 1 <= constant_width < stalk_width:
+            raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs 1 <= constant_width < stalk_width, "
+                             f"got constant_width={constant_width!r}, stalk_width={stalk_width!r}")
         if num_layers < 1:
             raise ValueError(f"SheafNodeClassifier: num_layers must be >= 1, got {num_layers!r}")
         self.variant, self.stalk_width, self.hidden = variant, stalk_width, hidden_channels
-        self.dropout, self.input_dropout = dropout, input_dropout
+        self.dropout, self.input_dropout, self.constant_width = dropout, input_dropout, constant_width
         self.lin_in = Linear(in_channels, stalk_width * hidden_channels)
         persistent = variant.startswith("persistent")
 
         def make() -> torch.nn.Module:
             if variant == "nsd":
-                return NeuralSheafDiffusionConv(hidden_channels, stalk_width)
+                return NeuralSheafDiffusionConv(hidden_channels, stalk_width, epsilon=epsilon)
             if "attention" in variant:
-                return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent)
-            return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent)
+                return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent,
+                                                   epsilon=epsilon)
+            return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent, epsilon=epsilon)
 
         self.layers = ModuleList(make() for _ in range(num_layers))
         self.lin_out = Linear(stalk_width * hidden_channels, num_classes)
@@ -90,8 +97,8 @@ class SheafNodeClassifier(torch.nn.Module):
             raise ValueError("SheafNodeClassifier: variant "
                              f"{self.variant!r} needs data.restriction (apply LocalHomologySheaf)")
         if self.variant.endswith("-constant"):
-            d = self.stalk_width - 1
-            restriction = with_constant_sheaf(restriction[..., :d, :d])
+            d = self.stalk_width - self.constant_width
+            restriction = with_constant_sheaf(restriction[..., :d, :d], self.constant_width)
         x = F.dropout(data.x, self.input_dropout, self.training)
         x = F.elu(self.lin_in(x))
         x = F.dropout(x, self.dropout, self.training)

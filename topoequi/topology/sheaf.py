@@ -366,21 +366,23 @@ def _as_numpy(t: Tensor | np.ndarray, name: str, width: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def with_constant_sheaf(restriction: Tensor) -> Tensor:
-    r"""The direct sum :math:`\mathcal{F} \oplus \underline{\mathbb{R}}` with the constant sheaf.
+def with_constant_sheaf(restriction: Tensor, width: int = 1) -> Tensor:
+    r"""The direct sum :math:`\mathcal{F} \oplus \underline{\mathbb{R}}^m` with the constant sheaf of width ``m``.
 
-    ``[E, 2, d, d] -> [E, 2, d + 1, d + 1]``: the new last coordinate has
-    identity restriction maps, so its block of the sheaf Laplacian is the
-    graph Laplacian and the kernel gains one section per connected component
-    of the graph. Every vertex (a leaf, whose local homology is zero,
-    included) then takes part in the diffusion.
+    ``[E, 2, d, d] -> [E, 2, d + m, d + m]``: the ``m`` new last coordinates
+    have identity restriction maps, so each of their blocks of the sheaf
+    Laplacian is the graph Laplacian and the kernel gains ``m`` sections per
+    connected component of the graph. Every vertex (a leaf, whose local
+    homology is zero, included) then takes part in the diffusion.
     """
     if restriction.dim() != 4 or restriction.size(1) != 2 or restriction.size(2) != restriction.size(3):
         raise ValueError(f"restriction must have shape [E, 2, d, d], got {list(restriction.shape)}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
     num_e, _, d, _ = restriction.shape
-    out = restriction.new_zeros(num_e, 2, d + 1, d + 1)
+    out = restriction.new_zeros(num_e, 2, d + width, d + width)
     out[..., :d, :d] = restriction
-    out[..., d, d] = 1.0
+    out[..., d:, d:] = torch.eye(width, dtype=restriction.dtype, device=restriction.device)
     return out
 
 

@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--input-dropout", type=float, default=0.0)
+    parser.add_argument("--constant-width", type=int, default=1,
+                        help="stalk coordinates of the constant sheaf in the -constant variants (1 <= m < d)")
+    parser.add_argument("--epsilon", action="store_true",
+                        help="learned residual weights X <- (1 + tanh eps) X - ... in every sheaf layer")
     parser.add_argument("--clique-dim", type=int, default=2, choices=(1, 2),
                         help="dimension of the clique complex (2: with triangles)")
     parser.add_argument("--seed", type=int, default=0)
@@ -67,7 +71,8 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
     else:
         return SheafNodeClassifier(in_channels, num_classes, hidden_channels=args.hidden,
                                    stalk_width=args.stalk_width, num_layers=args.layers,
-                                   variant=name, dropout=args.dropout, input_dropout=args.input_dropout)
+                                   variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
+                                   constant_width=args.constant_width, epsilon=args.epsilon)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:

@@ -4,7 +4,11 @@ import networkx as nx
 import pytest
 import torch
 
-from topoequi.nn.conv import LocalHomologySheafConv, NeuralSheafDiffusionConv
+from topoequi.nn.conv import (
+    LocalHomologySheafAttention,
+    LocalHomologySheafConv,
+    NeuralSheafDiffusionConv,
+)
 from topoequi.topology import clique_complex, permute_complex, sheaf_laplacian
 from topoequi.transforms import LocalHomologySheaf
 
@@ -35,6 +39,30 @@ def test_update_rule_is_x_minus_laplacian():
     conv.normalize = True
     norm = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes, normalized=True).to_dense()
     assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (norm @ y).reshape_as(x), atol=1e-12)
+
+
+def test_epsilon_weights_the_residual_per_stalk_coordinate():
+    torch.manual_seed(0)
+    cx = complex_with_sheaf()
+    res = cx.restriction.double()
+    x = torch.randn(cx.num_nodes, 3, 4, dtype=torch.float64)
+    plain = LocalHomologySheafConv(4, 3).double()
+    conv = LocalHomologySheafConv(4, 3, epsilon=True).double()
+    assert conv.eps.shape == (3, 1) and torch.equal(conv.eps, torch.zeros(3, 1, dtype=torch.float64))
+    assert torch.equal(conv(x, cx.edges, res), plain(x, cx.edges, res))      # eps = 0: X - sigma(L X)
+    with torch.no_grad():
+        conv.eps.copy_(torch.tensor([[0.5], [-1.0], [2.0]]))
+    scale = 1 + torch.tanh(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64))
+    expected = scale[None, :, None] * x + (plain(x, cx.edges, res) - x)
+    assert torch.allclose(conv(x, cx.edges, res), expected, atol=1e-12)
+    att = LocalHomologySheafAttention(4, 3, epsilon=True).double()
+    with torch.no_grad():
+        att.eps.fill_(1.0)
+    ref = LocalHomologySheafAttention(4, 3).double()
+    ref.load_state_dict({k: v for k, v in att.state_dict().items() if k != "eps"})
+    assert torch.allclose(att(x, cx.edges, res), ref(x, cx.edges, res) + torch.tanh(torch.tensor(1.0)) * x,
+                          atol=1e-12)
+    assert NeuralSheafDiffusionConv(4, 3, epsilon=True).eps.shape == (3, 1)
 
 
 def test_padding_coordinates_pass_through():

@@ -18,7 +18,8 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
     computed from the sheaf message itself,
 
     .. math::
-        \mathbf{X} \leftarrow \mathbf{X} - \sigma\left(\Delta^{\alpha}_{\mathcal{F}}
+        \mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X}
+        - \sigma\left(\Delta^{\alpha}_{\mathcal{F}}
         (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
         \qquad
         (\Delta^{\alpha}_{\mathcal{F}} \mathbf{Y})_v = \sum_{e = \{u, v\}} \alpha_{vu}
@@ -45,6 +46,8 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
         dropout (float, optional): dropout on the coefficients. (default: :obj:`0.0`)
         act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
         temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        epsilon (bool, optional): learn :math:`\boldsymbol{\varepsilon}` (else 0), as in
+            :class:`LocalHomologySheafConv`. (default: :obj:`False`)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -54,10 +57,10 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False,
                  negative_slope: float = 0.2, dropout: float = 0.0, act: str | None = "elu",
-                 temperature: float = 0.5, **kwargs) -> None:
+                 temperature: float = 0.5, epsilon: bool = False, **kwargs) -> None:
         self.negative_slope, self.dropout = negative_slope, dropout
         super().__init__(channels, stalk_width, persistent=persistent, normalize=False, act=act,
-                         temperature=temperature, **kwargs)
+                         temperature=temperature, epsilon=epsilon, **kwargs)
         self.att = Parameter(torch.empty(2, stalk_width, channels))
         glorot(self.att)
 
@@ -78,7 +81,7 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
         alpha = self.edge_updater(edge_index, probe_t=probe_t, probe_s=probe_s, own=own, cross=cross)
         diag = own.new_zeros(n, *own.shape[1:]).index_add_(0, edge_index[1], alpha[:, None, None] * own)
         out = diag @ y - self.propagate(edge_index, x=y, block=alpha[:, None, None] * cross, size=(n, n))
-        return x - self.act(out)
+        return self.step(x, out)
 
     def edge_update(self, probe_t_i: Tensor, probe_s_j: Tensor, own: Tensor, cross: Tensor, index: Tensor,
                     ptr: Tensor | None, size_i: int | None) -> Tensor:

@@ -47,7 +47,8 @@ class LocalHomologySheafConv(MessagePassing):
     `"Neural Sheaf Diffusion" <https://arxiv.org/abs/2202.04579>`_:
 
     .. math::
-        \mathbf{X} \leftarrow \mathbf{X} - \sigma\left(\Delta_{\mathcal{F}}
+        \mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X}
+        - \sigma\left(\Delta_{\mathcal{F}}
         (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
         \qquad
         (\Delta_{\mathcal{F}} \mathbf{Y})_v = D_v^{-1/2} \sum_{e = \{u, v\}}
@@ -60,6 +61,8 @@ class LocalHomologySheafConv(MessagePassing):
     :math:`d \times d`, :mod:`topoequi.topology.sheaf`) and :math:`D` the
     diagonal of the sheaf Laplacian. Stalk coordinates beyond a vertex's
     stalk dimension receive no message and pass through unchanged.
+    :math:`\boldsymbol{\varepsilon} \in \mathbb{R}^d` is a learned step per
+    stalk coordinate (initialised to 0) with ``epsilon=True``, and 0 otherwise.
 
     With ``persistent=True`` the sheaf is recomputed at every call from the
     features themselves: the complex is weighted by :math:`\|x_u - x_v\|`,
@@ -75,6 +78,8 @@ class LocalHomologySheafConv(MessagePassing):
         normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
         act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
         temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
+            (default: :obj:`False`)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -85,7 +90,7 @@ class LocalHomologySheafConv(MessagePassing):
     """
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
-                 act: str | None = "elu", temperature: float = 0.5, **kwargs) -> None:
+                 act: str | None = "elu", temperature: float = 0.5, epsilon: bool = False, **kwargs) -> None:
         kwargs.setdefault("aggr", "add")
         super().__init__(node_dim=0, **kwargs)
         name = self.__class__.__name__
@@ -100,7 +105,8 @@ class LocalHomologySheafConv(MessagePassing):
         self.act = activation_resolver(act) if act is not None else torch.nn.Identity()
         self.left = Parameter(torch.empty(stalk_width, stalk_width))      # W_1
         self.right = Parameter(torch.empty(channels, channels))           # W_2
-        self.scale = Parameter(torch.empty(())) if persistent else None   # epsilon
+        self.scale = Parameter(torch.empty(())) if persistent else None   # scale of the persistent sheaf
+        self.eps = Parameter(torch.empty(stalk_width, 1)) if epsilon else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -110,6 +116,8 @@ class LocalHomologySheafConv(MessagePassing):
             self.right.copy_(torch.eye(self.channels))
             if self.scale is not None:
                 self.scale.fill_(1.0)
+            if self.eps is not None:
+                self.eps.zero_()
 
     def sheaf(self, x: Tensor, edges: Tensor, restriction: Tensor | None,
               triangles: Tensor | None) -> Tensor:
@@ -143,11 +151,17 @@ class LocalHomologySheafConv(MessagePassing):
         y = self.left @ x @ self.right
         edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize)
         out = diag @ y - self.propagate(edge_index, x=y, block=cross, size=(x.size(0), x.size(0)))
-        return x - self.act(out)
+        return self.step(x, out)
+
+    def step(self, x: Tensor, out: Tensor) -> Tensor:
+        r""":math:`(1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \sigma(\text{out})`."""
+        if self.eps is None:
+            return x - self.act(out)
+        return (1 + torch.tanh(self.eps)) * x - self.act(out)
 
     def message(self, x_j: Tensor, block: Tensor) -> Tensor:
         return block @ x_j
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.channels}, stalk_width={self.stalk_width}, "
-                f"persistent={self.persistent})")
+                f"persistent={self.persistent}, epsilon={self.eps is not None})")
