@@ -74,12 +74,13 @@ def run_model(name: str, hparams: dict, args, data) -> dict:
             if spent >= args.budget:
                 break
     test = mae(model, DataLoader(test_set, batch_size=64), metrics_fn)
+    fit = mae(model, DataLoader(train_set[:len(test_set)], batch_size=64), metrics_fn)  # overfitting gauge
     row = {"model": name, "hparams": hparams, "parameters": sum(p.numel() for p in model.parameters()),
            "cpu_s": spent, "wall_s": wall, "steps": steps, "seen": seen, "epochs": seen / len(train_set),
            "per_cpu_s": seen / spent, "per_wall_s": seen / wall, "valid_mae": curve[-1][1],
-           "test_mae": test, "curve": curve}
+           "test_mae": test, "train_mae": fit, "curve": curve}
     print(f"{name}: {spent:.0f} CPU-s, {wall:.0f} s wall, valid {row['valid_mae']:.1f} meV, "
-          f"test {test:.1f} meV", flush=True)
+          f"test {test:.1f} meV, train {fit:.1f} meV", flush=True)
     return row
 
 

@@ -20,6 +20,7 @@ def molecules():
 
 
 @pytest.mark.parametrize("kwargs", [{"kernel": "implicit"}, {"kernel": "implicit", "edge_attributes": True},
+                                    {"kernel": "implicit", "edge_attributes": True, "node_attributes": True},
                                     {"kernel": "steerable"}, {"kernel": "implicit", "group": "SO(2)@R3"}])
 def test_prediction_is_invariant_under_the_group_and_translations(molecules, kwargs):
     torch.manual_seed(0)
@@ -78,8 +79,9 @@ def test_bad_options_are_named():
         build_steerable_molecule_net("implicit", {"width": 3})
     with pytest.raises(ValueError, match="acts on R\\^2"):
         SteerableMoleculeNet(group="SO(2)")
-    with pytest.raises(ValueError, match="edge_attributes need"):
-        SteerableMoleculeNet(kernel="steerable", edge_attributes=True)
+    for option in ("edge_attributes", "node_attributes"):
+        with pytest.raises(ValueError, match="node_attributes need kernel='implicit'"):
+            SteerableMoleculeNet(kernel="steerable", **{option: True})
 
 
 @pytest.mark.parametrize("group", ["O(3)", "SO(2)@R3"])
@@ -108,9 +110,16 @@ def _positions_to_prediction(model, molecules):
     return predict
 
 
+def test_node_attributes_widen_each_kernel_input_by_both_atoms_invariants():
+    model = SteerableMoleculeNet(edge_attributes=True, node_attributes=True, embedding_dim=8,
+                                 hidden_irreps="6x0e+2x1o")
+    static = 2 * 10 + 4 + 1  # atom types of both ends, bond types and "no bond"
+    assert [conv.edge_rep.dim for conv in model.convs] == [static + 2 * 8, static + 2 * 6, static + 2 * 6]
+
+
 def test_builder_gives_the_implicit_model_edge_attributes():
     assert build_steerable_molecule_net("implicit", {}).edge_attributes is True
     assert build_steerable_molecule_net("implicit", {"edge_attributes": False}).edge_attributes is False
     assert build_steerable_molecule_net("steerable", {}).edge_attributes is False
-    with pytest.raises(ValueError, match="edge_attributes need"):
+    with pytest.raises(ValueError, match="edge_attributes and node_attributes need"):
         build_steerable_molecule_net("steerable", {"edge_attributes": True})

@@ -46,7 +46,12 @@ class SteerableMoleculeNet(nn.Module):
     invariant features of the last block go through an MLP to one number per atom, summed (or averaged) per molecule.
     Edges join atoms closer than ``cutoff``. With ``edge_attributes=True`` the
     kernel also sees the paper's edge attributes :math:`z_{ij}`: one-hot atom
-    types of both ends and the bond type (or "no bond").
+    types of both ends and the bond type (or "no bond"). With
+    ``node_attributes=True`` it also sees the invariant part :math:`s` of the
+    current features of both atoms, :math:`K(p_j - p_i, [z_{ij}, s_i, s_j])`, so
+    each block's kernels adapt to what the atoms have learned of their
+    surroundings (an implicit kernel takes any invariant input; the analytic
+    basis cannot).
 
     Args:
         kernel (str, optional): ``"implicit"`` (:class:`~topoequi.nn.ImplicitSteerableConv`)
@@ -59,6 +64,8 @@ class SteerableMoleculeNet(nn.Module):
         cutoff (float, optional): radius of the interaction graph in Angstrom. (default: ``5.0``)
         max_num_neighbors (int, optional): neighbours kept per atom. (default: ``32``)
         edge_attributes (bool, optional): atom + bond edge attributes (implicit only). (default: ``False``)
+        node_attributes (bool, optional): invariant features of both atoms as kernel input
+            (implicit only). (default: ``False``)
         readout (str, optional): ``"add"`` or ``"mean"`` over atoms. (default: ``"add"``)
         nonlinearity (str, optional): ``"gate"``, ``"fourier"`` (adaptive sampling on the
             fewest samples) or ``"fourier_uniform"`` (a fixed grid of as many); the Fourier
@@ -75,13 +82,14 @@ class SteerableMoleculeNet(nn.Module):
 
     def __init__(self, kernel: str = "implicit", group: str = "O(3)", hidden_irreps: str = "32x0e+8x1o+4x2e",
                  num_layers: int = 3, embedding_dim: int = 32, cutoff: float = 5.0, max_num_neighbors: int = 32,
-                 edge_attributes: bool = False, readout: str = "add", nonlinearity: str = "gate",
+                 edge_attributes: bool = False, node_attributes: bool = False, readout: str = "add",
+                 nonlinearity: str = "gate",
                  fourier_frequency: int = 1, fourier_channels: int = 8, **conv_kwargs):
         super().__init__()
         if kernel not in ("implicit", "steerable"):
             raise ValueError(f"SteerableMoleculeNet: kernel must be 'implicit' or 'steerable', got {kernel!r}")
-        if edge_attributes and kernel != "implicit":
-            raise ValueError("SteerableMoleculeNet: edge_attributes need kernel='implicit'")
+        if (edge_attributes or node_attributes) and kernel != "implicit":
+            raise ValueError("SteerableMoleculeNet: edge_attributes and node_attributes need kernel='implicit'")
         if readout not in ("add", "mean"):
             raise ValueError(f"SteerableMoleculeNet: readout must be 'add' or 'mean', got {readout!r}")
         if nonlinearity not in ("gate", "fourier", "fourier_uniform"):
@@ -91,7 +99,7 @@ class SteerableMoleculeNet(nn.Module):
         if self.group.d != 3:
             raise ValueError(f"SteerableMoleculeNet: molecules live in R^3; {self.group} acts on R^{self.group.d}")
         self.cutoff, self.max_num_neighbors, self.readout = cutoff, max_num_neighbors, readout
-        self.edge_attributes = edge_attributes
+        self.edge_attributes, self.node_attributes = edge_attributes, node_attributes
         if nonlinearity == "gate":
             hidden, make_act = hidden_rep_for(self.group, hidden_irreps), GatedNonlinearity
         else:
@@ -99,11 +107,13 @@ class SteerableMoleculeNet(nn.Module):
             hidden = self.group.regular_rep(band) * fourier_channels
             make_act = FourierNonlinearity.factory(adaptive=nonlinearity == "fourier")
         self.embedding = nn.Embedding(NUM_ATOM_TYPES, embedding_dim)
-        edge_rep = self.group.trivial_rep(2 * NUM_ATOM_TYPES + NUM_BOND_TYPES + 1) if edge_attributes else None
+        static = 2 * NUM_ATOM_TYPES + NUM_BOND_TYPES + 1 if edge_attributes else 0
         self.convs, self.self_interactions, self.norms, self.gates = (nn.ModuleList() for _ in range(4))
         rep = self.group.trivial_rep(embedding_dim)
         for _ in range(num_layers):
             gate = make_act(hidden)
+            width = static + (2 * rep.num_invariants if node_attributes else 0)
+            edge_rep = self.group.trivial_rep(width) if width else None
             if kernel == "implicit":
                 conv = ImplicitSteerableConv(rep, gate.in_rep, edge_rep=edge_rep, cutoff=cutoff, **conv_kwargs)
             else:
@@ -141,9 +151,14 @@ class SteerableMoleculeNet(nn.Module):
         z, pos = data.z, data.pos
         batch = data.batch if getattr(data, "batch", None) is not None else z.new_zeros(z.shape[0])
         edge_index = radius_graph(pos, r=self.cutoff, batch=batch, max_num_neighbors=self.max_num_neighbors)
-        edge_attr = self.edge_features(data, edge_index) if self.edge_attributes else None
+        static = self.edge_features(data, edge_index) if self.edge_attributes else None
         f = self.embedding(z).to(pos.dtype)
-        for conv, self_int, norm, gate in zip(self.convs, self.self_interactions, self.norms, self.gates):
+        for layer, (conv, self_int, norm, gate) in enumerate(
+                zip(self.convs, self.self_interactions, self.norms, self.gates)):
+            edge_attr = static
+            if self.node_attributes:
+                s = f if layer == 0 else f.index_select(1, self.invariant_index)
+                edge_attr = torch.cat([a for a in (static, s[edge_index[0]], s[edge_index[1]]) if a is not None], 1)
             update = gate(norm(conv(f, pos, edge_index, edge_attr) + self_int(f)))
             f = f + update if update.shape == f.shape else update
         atom_energy = self.head(f[:, self.invariant_index]).squeeze(-1)
@@ -153,8 +168,8 @@ class SteerableMoleculeNet(nn.Module):
 
 STEERABLE_MOLECULE_DEFAULTS = {"group": "O(3)", "hidden_irreps": "32x0e+8x1o+4x2e", "num_layers": 3,
                                "embedding_dim": 32, "cutoff": 5.0, "max_num_neighbors": 32,
-                               "edge_attributes": False, "readout": "add", "max_frequency": 2,
-                               "nonlinearity": "gate", "fourier_frequency": 1, "fourier_channels": 8}
+                               "edge_attributes": False, "node_attributes": False, "readout": "add",
+                               "max_frequency": 2, "nonlinearity": "gate", "fourier_frequency": 1, "fourier_channels": 8}
 
 
 def build_steerable_molecule_net(kernel: str, hparams: dict) -> SteerableMoleculeNet:
