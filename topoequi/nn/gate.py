@@ -43,25 +43,19 @@ class GatedNonlinearity(nn.Module):
         self.num_gates = sum(m for psi, _, m in rep.entries() if psi != self.trivial)
         self.in_rep = rep + rep.group.trivial_rep(self.num_gates)
         self.activation, self.gate = activation, gate
-        # per feature: is it invariant, and which gate scales it (copy c of a non-trivial irrep -> gate c)
-        trivial, gate_index, g = [], [], 0
-        for psi, _, m in rep.entries():
-            trivial += [psi == self.trivial] * (m * psi.dim)
-            if psi == self.trivial:
-                gate_index += [0] * (m * psi.dim)
-            else:
-                gate_index += [g + c for c in range(m) for _ in range(psi.dim)]
-                g += m
-        self.register_buffer("trivial_mask", torch.tensor(trivial, dtype=torch.bool), persistent=False)
-        self.register_buffer("gate_index", torch.tensor(gate_index, dtype=torch.long), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "GatedNonlinearity: x")
         features, gates = x.split([self.out_rep.dim, self.num_gates], dim=-1)
-        if self.num_gates == 0:
-            return self.activation(features)
-        scale = self.gate(gates).index_select(-1, self.gate_index)
-        return torch.where(self.trivial_mask, self.activation(features), features * scale)
+        gates = self.gate(gates)
+        pieces, g = [], 0
+        for (psi, _, m), v in zip(self.out_rep.entries(), split_entries(features, self.out_rep)):
+            if psi == self.trivial:
+                pieces.append(self.activation(v.flatten(-2)))
+            else:  # copy c of the entry scaled by its gate, broadcast over the irrep's dimension
+                pieces.append((v * gates[..., g:g + m, None]).flatten(-2))
+                g += m
+        return torch.cat(pieces, -1)
 
 
 class NormNonlinearity(nn.Module):
