@@ -174,9 +174,9 @@ STEERABLE_MOLECULE_DEFAULTS = {"group": "O(3)", "hidden_irreps": "32x0e+8x1o+4x2
 
 def build_steerable_molecule_net(kernel: str, hparams: dict) -> SteerableMoleculeNet:
     """A :class:`SteerableMoleculeNet` from ``hparams`` (keys of :data:`STEERABLE_MOLECULE_DEFAULTS`,
-    plus ``channels`` for the implicit kernel's MLP). The implicit model sees the atom + bond edge
+    plus ``channels`` and ``mlp`` for the implicit kernel's MLP). The implicit model sees the atom + bond edge
     attributes unless ``edge_attributes=False`` (the analytic kernel cannot take them)."""
-    allowed = set(STEERABLE_MOLECULE_DEFAULTS) | ({"channels"} if kernel == "implicit" else set())
+    allowed = set(STEERABLE_MOLECULE_DEFAULTS) | ({"channels", "mlp"} if kernel == "implicit" else set())
     unknown = sorted(set(hparams) - allowed)
     if unknown:
         raise ValueError(f"unknown hyper-parameters {unknown}; the {kernel} model takes {sorted(allowed)}")

@@ -1,4 +1,6 @@
 """ImplicitSteerableConv and SteerableConv: equivariance for every group, aggregation, gradients, bad input."""
+from functools import partial
+
 import pytest
 import torch
 
@@ -7,7 +9,9 @@ from topoequi.symmetry import Rep, from_e3nn, group_from_name
 from topoequi.testing import assert_equivariant
 
 GROUPS = ["SO(3)", "O(3)", "SO(2)@R3", "Ci", "C6", "D4", "O(2)", "SO(2)", "O", "D3@R3"]
-CONVS = [ImplicitSteerableConv, SteerableConv]
+CONVS = [pytest.param(ImplicitSteerableConv, id="implicit"),
+         pytest.param(partial(ImplicitSteerableConv, mlp="invariant"), id="implicit-invariant-mlp"),
+         pytest.param(SteerableConv, id="analytic")]
 
 
 def graph(group, n=10, e=36, seed=0):
@@ -49,6 +53,41 @@ def test_implicit_with_steerable_edge_attributes(name):
     # the kernel depends on the edge attributes
     changed = conv(x, pos, edge_index, edge_attr + 1.0) - conv(x, pos, edge_index, edge_attr)
     assert changed.abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("name", ["O(3)", "SO(2)@R3", "D4", "O(2)"])
+def test_invariant_mlp_with_invariant_edge_attributes(name):
+    group = group_from_name(name)
+    rep_in, rep_out = reps(group)
+    edge_rep = group.trivial_rep(3)
+    pos, edge_index, gen = graph(group, seed=4)
+    x = torch.randn(pos.shape[0], rep_in.dim, generator=gen)
+    edge_attr = torch.randn(edge_index.shape[1], 3, generator=gen)
+    conv = ImplicitSteerableConv(rep_in, rep_out, edge_rep=edge_rep, cutoff=3.0, mlp="invariant")
+    errors = assert_equivariant(conv, [x, pos, edge_index, edge_attr], [rep_in, "pos", None, edge_rep], rep_out)
+    assert errors[0] < 1e-9
+    changed = conv(x, pos, edge_index, edge_attr + 1.0) - conv(x, pos, edge_index, edge_attr)
+    assert changed.abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("name", ["O(3)", "D4", "O"])
+def test_invariant_mlp_with_the_rings_as_profiles_is_the_analytic_basis(name):
+    """An MLP that returns the Gaussian rings for every harmonic copy gives SteerableConv's kernel features."""
+    group = group_from_name(name)
+    rep = group.standard_rep
+    implicit = ImplicitSteerableConv(rep, rep, cutoff=3.0, num_radial=5, channels=5, mlp="invariant").double()
+    analytic = SteerableConv(rep, rep, cutoff=3.0, num_radial=5).double()
+    copies = sum(m for _, m in implicit.harmonic_rep.irreps)
+    implicit.kernel_mlp = torch.nn.Linear(5, 5 * copies, bias=False).double()  # profile (c, k) = ring c
+    with torch.no_grad():
+        implicit.kernel_mlp.weight.copy_(torch.eye(5, dtype=torch.float64).repeat_interleave(copies, 0))
+    pos, edge_index, _ = graph(group, seed=5)
+    rel = (pos[edge_index[0]] - pos[edge_index[1]]).double()
+    length = rel.norm(dim=1)
+    expected = analytic.kernel_features(rel, length, None)
+    assert implicit.bilinear.left_rep.irreps == analytic.bilinear.left_rep.irreps
+    assert torch.allclose(implicit.kernel_features(rel, length, None), expected, rtol=0, atol=1e-14)
+    assert expected.abs().max() > 0.1
 
 
 def test_subgroup_kernels_are_richer_than_o3_kernels():
@@ -137,3 +176,9 @@ def test_bad_input_is_named():
         conv(x, pos, torch.tensor([[0], [7]]), ea[:1])
     with pytest.raises(TypeError, match="must match x"):
         conv(x, pos.double(), ei, ea)
+    with pytest.raises(ValueError, match="mlp must be 'equivariant' or 'invariant', got 'gated'"):
+        ImplicitSteerableConv(rep, rep, mlp="gated")
+    with pytest.raises(ValueError, match="mlp='invariant' needs invariant edge attributes"):
+        ImplicitSteerableConv(rep, rep, edge_rep=group.standard_rep, mlp="invariant")
+    with pytest.raises(ValueError, match="hidden_rep and batch_norm are options of mlp='equivariant'"):
+        ImplicitSteerableConv(rep, rep, mlp="invariant", batch_norm=True)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import torch
 from torch import Tensor, nn
 
+from topoequi.nn.conv.steerable_conv import radial_harmonics
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
 from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.mlp import EquivariantMLP
@@ -44,6 +46,22 @@ class ImplicitSteerableConv(SteerableMessagePassing):
     construction. The last layer is applied after aggregation (it is linear),
     so no kernel matrix is ever built per edge.
 
+    With ``mlp="invariant"`` and invariant edge attributes the MLP is an
+    ordinary one on the invariants, and its outputs weigh the harmonics,
+
+    .. math::
+        K(x, z) = \varphi(\|x\|)\; L\Big(\big[h_{l,c}(\|x\|, z)\, Y^l(\hat x)\big]_{l,c}\Big),
+        \qquad h = \mathrm{MLP}(\phi(\|x\|), z),
+
+    ``channels`` learned radial profiles per harmonic copy (the analytic basis
+    of :class:`SteerableConv` with its fixed rings replaced by functions of the
+    length and the attributes). For SO(3), O(3), SO(2) and O(2) this loses
+    nothing: an equivariant map of one vector into an irrep is a radial
+    function times its harmonic (the stabilizer of a direction fixes one
+    vector of the irrep), so with invariant :math:`z` every kernel of the
+    equivariant MLP has this form; for a finite :math:`G` it is a subset. It is
+    much cheaper: no gates or irreps on the edges.
+
     Args:
         in_rep (Rep): input feature representation.
         out_rep (Rep): output feature representation.
@@ -58,6 +76,10 @@ class ImplicitSteerableConv(SteerableMessagePassing):
             ``channels``. (default: ``None``)
         num_layers (int, optional): linear layers of the kernel MLP, the last
             one included. (default: ``3``)
+        mlp (str, optional): ``"equivariant"`` (a :math:`G`-equivariant MLP, any
+            edge attributes) or ``"invariant"`` (an MLP on the invariants times the
+            harmonics, invariant edge attributes only; ``channels`` is then its
+            hidden width and the profiles per harmonic copy). (default: ``"equivariant"``)
         nonlinearity (str or callable, optional): of the MLP. (default: ``"gate"``)
         batch_norm (bool, optional): equivariant batch norm in the MLP, as in the
             paper; off by default: its inputs are bounded and it costs about as much
@@ -77,31 +99,51 @@ class ImplicitSteerableConv(SteerableMessagePassing):
     def __init__(self, in_rep: Rep, out_rep: Rep, edge_rep: Rep | None = None, cutoff: float = 5.0,
                  max_frequency: int = 2, num_radial: int = 8, channels: int = 8, hidden_rep: Rep | None = None,
                  num_layers: int = 3, nonlinearity: str | Callable[[Rep], nn.Module] = "gate",
-                 batch_norm: bool = False, aggr: str = "add", bias: bool = True, fused: bool = True,
-                 likelihood: GroupLikelihood | None = None):
+                 batch_norm: bool = False, mlp: str = "equivariant", aggr: str = "add", bias: bool = True,
+                 fused: bool = True, likelihood: GroupLikelihood | None = None):
         group = in_rep.group
         if num_layers < 2:
             raise ValueError(f"ImplicitSteerableConv: num_layers must be >= 2, got {num_layers}")
+        if mlp not in ("equivariant", "invariant"):
+            raise ValueError(f"ImplicitSteerableConv: mlp must be 'equivariant' or 'invariant', got {mlp!r}")
         harmonic_rep = harmonics_rep(group, max_frequency)
-        mlp_in = harmonic_rep + group.trivial_rep(num_radial)
-        if edge_rep is not None:
-            mlp_in = mlp_in + Rep(group, edge_rep.irreps)
-        hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
-        mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
-        # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
-        super().__init__(in_rep, out_rep, mlp.out_rep + group.trivial_rep(1), cutoff, edge_rep, aggr, bias, fused,
-                         likelihood)
-        self.max_frequency = max_frequency
+        if mlp == "equivariant":
+            mlp_in = harmonic_rep + group.trivial_rep(num_radial)
+            if edge_rep is not None:
+                mlp_in = mlp_in + Rep(group, edge_rep.irreps)
+            hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
+            kernel_mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
+            # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
+            kernel_rep = kernel_mlp.out_rep + group.trivial_rep(1)
+        else:
+            if edge_rep is not None and edge_rep.num_invariants != edge_rep.dim:
+                raise ValueError(f"ImplicitSteerableConv: mlp='invariant' needs invariant edge attributes, "
+                                 f"got edge_rep={edge_rep}")
+            if hidden_rep is not None or batch_norm:
+                raise ValueError("ImplicitSteerableConv: hidden_rep and batch_norm are options of mlp='equivariant'")
+            copies = sum(m for _, m in harmonic_rep.irreps)
+            widths = [num_radial + (edge_rep.dim if edge_rep is not None else 0)] + [channels] * (num_layers - 1)
+            layers = [layer for a, b in pairwise(widths) for layer in (nn.Linear(a, b), nn.SiLU())]
+            kernel_mlp = nn.Sequential(*layers, nn.Linear(channels, channels * copies))
+            kernel_rep = Rep(group, [(psi, channels * m) for psi, m in harmonic_rep.irreps])
+        super().__init__(in_rep, out_rep, kernel_rep, cutoff, edge_rep, aggr, bias, fused, likelihood)
+        self.max_frequency, self.harmonic_rep, self.mlp, self.channels = max_frequency, harmonic_rep, mlp, channels
         self.radial = GaussianRadialBasis(num_radial, cutoff)
-        self.kernel_mlp = mlp
+        self.kernel_mlp = kernel_mlp
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        self.kernel_mlp.reset_parameters()
+        layers = self.kernel_mlp if self.mlp == "invariant" else self.kernel_mlp.layers
+        for layer in layers:
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
 
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
-        parts = [harmonics(rel, self.group, self.max_frequency), self.radial(length)]
-        if edge_attr is not None:
-            parts.append(edge_attr)
-        hidden = self.kernel_mlp(torch.cat(parts, -1))
+        y = harmonics(rel, self.group, self.max_frequency)
+        invariants = [self.radial(length)] + ([edge_attr] if edge_attr is not None else [])
+        if self.mlp == "invariant":
+            profiles = self.kernel_mlp(torch.cat(invariants, -1))
+            copies = profiles.shape[1] // self.channels
+            return radial_harmonics(profiles.view(-1, self.channels, copies), y, self.harmonic_rep)
+        hidden = self.kernel_mlp(torch.cat([y] + invariants, -1))
         return torch.cat([hidden, hidden.new_ones(hidden.shape[0], 1)], -1)

@@ -11,6 +11,25 @@ from topoequi.symmetry import Rep
 from topoequi.symmetry.harmonics import harmonics, harmonics_rep
 
 
+def radial_harmonics(radial: Tensor, y: Tensor, harmonic_rep: Rep) -> Tensor:
+    r"""Products :math:`\phi_r(\|x\|)\, Y^l_k(\hat x)` of radial functions and harmonics, grouped by
+    irrep: ``[E, sum_psi R m_psi dim psi]``, in the basis of ``Rep(G, [(psi, R m_psi)])``.
+
+    Args:
+        radial (Tensor): ``[E, R]`` functions shared by every harmonic copy, or ``[E, R, M]`` one set per
+            copy (``M`` = number of irrep copies of ``harmonic_rep``).
+        y (Tensor): harmonics ``[E, harmonic_rep.dim]`` (irreps basis).
+        harmonic_rep (Rep): their representation.
+    """
+    parts, start, copy = [], 0, 0
+    for psi, m in harmonic_rep.irreps:  # [E, R, m, d] -> R m copies of psi
+        block = y[:, start:start + m * psi.dim].view(-1, 1, m, psi.dim)
+        r = radial[:, :, None, None] if radial.dim() == 2 else radial[:, :, copy:copy + m, None]
+        parts.append((r * block).flatten(1))
+        start, copy = start + m * psi.dim, copy + m
+    return torch.cat(parts, -1)
+
+
 class SteerableConv(SteerableMessagePassing):
     r"""Steerable point convolution with the analytic kernel basis of the
     `"General E(2)-Equivariant Steerable CNNs" <https://arxiv.org/abs/1911.08251>`_ paper
@@ -57,11 +76,5 @@ class SteerableConv(SteerableMessagePassing):
         self.radial = GaussianRadialBasis(num_radial, cutoff, learnable=learnable_radial)
 
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
-        y = harmonics(rel, self.group, self.max_frequency)  # [E, dim Y]
-        rings = self.radial(length)  # [E, R]
-        parts, start = [], 0
-        for psi, m in self.harmonic_rep.irreps:  # ring x harmonic, grouped by irrep: [E, R * m * d]
-            block = y[:, start:start + m * psi.dim]
-            parts.append((rings[:, :, None] * block[:, None, :]).flatten(1))
-            start += m * psi.dim
-        return torch.cat(parts, -1)
+        return radial_harmonics(self.radial(length), harmonics(rel, self.group, self.max_frequency),
+                                self.harmonic_rep)
