@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from topoequi.nn import ImplicitSteerableConv, SteerableConv
+from topoequi.nn.conv.steerable_conv import radial_harmonics
 from topoequi.symmetry import Rep, from_e3nn, group_from_name
+from topoequi.symmetry.harmonics import harmonics
 from topoequi.testing import assert_equivariant
 
 GROUPS = ["SO(3)", "O(3)", "SO(2)@R3", "Ci", "C6", "D4", "O(2)", "SO(2)", "O", "D3@R3"]
@@ -64,6 +66,7 @@ def test_invariant_mlp_with_invariant_edge_attributes(name):
     x = torch.randn(pos.shape[0], rep_in.dim, generator=gen)
     edge_attr = torch.randn(edge_index.shape[1], 3, generator=gen)
     conv = ImplicitSteerableConv(rep_in, rep_out, edge_rep=edge_rep, cutoff=3.0, mlp="invariant")
+    torch.nn.init.normal_(conv.kernel_mlp[-1].weight, generator=gen)  # a nonzero correction
     errors = assert_equivariant(conv, [x, pos, edge_index, edge_attr], [rep_in, "pos", None, edge_rep], rep_out)
     assert errors[0] < 1e-9
     changed = conv(x, pos, edge_index, edge_attr + 1.0) - conv(x, pos, edge_index, edge_attr)
@@ -71,16 +74,12 @@ def test_invariant_mlp_with_invariant_edge_attributes(name):
 
 
 @pytest.mark.parametrize("name", ["O(3)", "D4", "O"])
-def test_invariant_mlp_with_the_rings_as_profiles_is_the_analytic_basis(name):
-    """An MLP that returns the Gaussian rings for every harmonic copy gives SteerableConv's kernel features."""
+def test_invariant_mlp_starts_at_the_analytic_basis(name):
+    """The correction's last layer starts at zero: the kernel features are SteerableConv's rings x harmonics."""
     group = group_from_name(name)
     rep = group.standard_rep
-    implicit = ImplicitSteerableConv(rep, rep, cutoff=3.0, num_radial=5, channels=5, mlp="invariant").double()
+    implicit = ImplicitSteerableConv(rep, rep, cutoff=3.0, num_radial=5, mlp="invariant").double()
     analytic = SteerableConv(rep, rep, cutoff=3.0, num_radial=5).double()
-    copies = sum(m for _, m in implicit.harmonic_rep.irreps)
-    implicit.kernel_mlp = torch.nn.Linear(5, 5 * copies, bias=False).double()  # profile (c, k) = ring c
-    with torch.no_grad():
-        implicit.kernel_mlp.weight.copy_(torch.eye(5, dtype=torch.float64).repeat_interleave(copies, 0))
     pos, edge_index, _ = graph(group, seed=5)
     rel = (pos[edge_index[0]] - pos[edge_index[1]]).double()
     length = rel.norm(dim=1)
@@ -88,6 +87,12 @@ def test_invariant_mlp_with_the_rings_as_profiles_is_the_analytic_basis(name):
     assert implicit.bilinear.left_rep.irreps == analytic.bilinear.left_rep.irreps
     assert torch.allclose(implicit.kernel_features(rel, length, None), expected, rtol=0, atol=1e-14)
     assert expected.abs().max() > 0.1
+    with torch.no_grad():
+        implicit.kernel_mlp[-1].bias.fill_(0.5)  # every profile + 0.5: the harmonics themselves are added
+    y = harmonics(rel, group, 2)
+    shifted = implicit.kernel_features(rel, length, None) - expected
+    assert torch.allclose(shifted, radial_harmonics(torch.full_like(length, 0.5)[:, None].expand(-1, 5), y,
+                                                    implicit.harmonic_rep), rtol=0, atol=1e-14)
 
 
 def test_subgroup_kernels_are_richer_than_o3_kernels():

@@ -50,17 +50,18 @@ class ImplicitSteerableConv(SteerableMessagePassing):
     ordinary one on the invariants, and its outputs weigh the harmonics,
 
     .. math::
-        K(x, z) = \varphi(\|x\|)\; L\Big(\big[h_{l,c}(\|x\|, z)\, Y^l(\hat x)\big]_{l,c}\Big),
-        \qquad h = \mathrm{MLP}(\phi(\|x\|), z),
+        K(x, z) = \varphi(\|x\|)\; L\Big(\big[h_{l,r}(\|x\|, z)\, Y^l(\hat x)\big]_{l,r}\Big),
+        \qquad h_{l,r} = \phi_r(\|x\|) + \mathrm{MLP}(\phi(\|x\|), z)_{l,r},
 
-    ``channels`` learned radial profiles per harmonic copy (the analytic basis
-    of :class:`SteerableConv` with its fixed rings replaced by functions of the
-    length and the attributes). For SO(3), O(3), SO(2) and O(2) this loses
-    nothing: an equivariant map of one vector into an irrep is a radial
-    function times its harmonic (the stabilizer of a direction fixes one
-    vector of the irrep), so with invariant :math:`z` every kernel of the
-    equivariant MLP has this form; for a finite :math:`G` it is a subset. It is
-    much cheaper: no gates or irreps on the edges.
+    one profile per Gaussian shell and harmonic copy: the analytic basis of
+    :class:`SteerableConv` (its rings times harmonics) plus a learned
+    correction that depends on the length and the attributes. The MLP's last
+    layer starts at zero, so the layer starts as the analytic one. For SO(3),
+    O(3), SO(2) and O(2) this form loses nothing: an equivariant map of one
+    vector into an irrep is a radial function times its harmonic (the
+    stabilizer of a direction fixes one vector of the irrep), so with invariant
+    :math:`z` every kernel of the equivariant MLP has this form; for a finite
+    :math:`G` it is a subset. It is cheaper: no gates or irreps on the edges.
 
     Args:
         in_rep (Rep): input feature representation.
@@ -77,9 +78,9 @@ class ImplicitSteerableConv(SteerableMessagePassing):
         num_layers (int, optional): linear layers of the kernel MLP, the last
             one included. (default: ``3``)
         mlp (str, optional): ``"equivariant"`` (a :math:`G`-equivariant MLP, any
-            edge attributes) or ``"invariant"`` (an MLP on the invariants times the
-            harmonics, invariant edge attributes only; ``channels`` is then its
-            hidden width and the profiles per harmonic copy). (default: ``"equivariant"``)
+            edge attributes) or ``"invariant"`` (the analytic basis with profiles
+            corrected by an MLP on the invariants, of hidden width ``channels``;
+            invariant edge attributes only). (default: ``"equivariant"``)
         nonlinearity (str or callable, optional): of the MLP. (default: ``"gate"``)
         batch_norm (bool, optional): equivariant batch norm in the MLP, as in the
             paper; off by default: its inputs are bounded and it costs about as much
@@ -124,12 +125,14 @@ class ImplicitSteerableConv(SteerableMessagePassing):
             copies = sum(m for _, m in harmonic_rep.irreps)
             widths = [num_radial + (edge_rep.dim if edge_rep is not None else 0)] + [channels] * (num_layers - 1)
             layers = [layer for a, b in pairwise(widths) for layer in (nn.Linear(a, b), nn.SiLU())]
-            kernel_mlp = nn.Sequential(*layers, nn.Linear(channels, channels * copies))
-            kernel_rep = Rep(group, [(psi, channels * m) for psi, m in harmonic_rep.irreps])
+            kernel_mlp = nn.Sequential(*layers, nn.Linear(channels, num_radial * copies))
+            kernel_rep = Rep(group, [(psi, num_radial * m) for psi, m in harmonic_rep.irreps])
         super().__init__(in_rep, out_rep, kernel_rep, cutoff, edge_rep, aggr, bias, fused, likelihood)
-        self.max_frequency, self.harmonic_rep, self.mlp, self.channels = max_frequency, harmonic_rep, mlp, channels
+        self.max_frequency, self.harmonic_rep, self.mlp = max_frequency, harmonic_rep, mlp
         self.radial = GaussianRadialBasis(num_radial, cutoff)
         self.kernel_mlp = kernel_mlp
+        if mlp == "invariant":
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -137,13 +140,17 @@ class ImplicitSteerableConv(SteerableMessagePassing):
         for layer in layers:
             if hasattr(layer, "reset_parameters"):
                 layer.reset_parameters()
+        if self.mlp == "invariant":  # start at the analytic basis
+            nn.init.zeros_(self.kernel_mlp[-1].weight)
+            nn.init.zeros_(self.kernel_mlp[-1].bias)
 
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
         y = harmonics(rel, self.group, self.max_frequency)
         invariants = [self.radial(length)] + ([edge_attr] if edge_attr is not None else [])
         if self.mlp == "invariant":
-            profiles = self.kernel_mlp(torch.cat(invariants, -1))
-            copies = profiles.shape[1] // self.channels
-            return radial_harmonics(profiles.view(-1, self.channels, copies), y, self.harmonic_rep)
+            rings = invariants[0]
+            correction = self.kernel_mlp(torch.cat(invariants, -1))
+            correction = correction.view(rings.shape[0], rings.shape[1], correction.shape[1] // rings.shape[1])
+            return radial_harmonics(rings[:, :, None] + correction, y, self.harmonic_rep)
         hidden = self.kernel_mlp(torch.cat([y] + invariants, -1))
         return torch.cat([hidden, hidden.new_ones(hidden.shape[0], 1)], -1)
