@@ -90,7 +90,7 @@ def train_split(model, data, split: int, args: argparse.Namespace, progress=None
     import torch
     import torch.nn.functional as F
 
-    train, val, test = (getattr(data, f"{m}_mask")[:, split] for m in ("train", "val", "test"))
+    train, val, test = (getattr(data, f"{m}_mask")[:, split].bool() for m in ("train", "val", "test"))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     best = {"val_acc": -1.0, "test_acc": 0.0, "epoch": -1}
     start = time.perf_counter()
