@@ -53,13 +53,13 @@ def test_invariance_follows_the_likelihoods(batch):
     assert min(errors(model("non-equivariant"), batch, D4.elements()[1:])) > 1e-3
     learnable = model("learnable")
     assert max(errors(learnable, batch, D4.elements())) < 1e-9  # uniform at initialization
-    kl, align, defect = learnable.regularizers()
-    assert float(kl.detach()) == 0.0 and float(align.detach()) == 0.0 and 2.0 < float(defect.detach()) < 3.0  # 3 layers, W0 unconstrained
+    kl, align = learnable.regularizers()
+    assert float(kl.detach()) == 0.0 and float(align.detach()) == 0.0
     for lam in learnable.likelihoods:
         lam.concentrate_on(Cyclic(4), sharpness=40.0)
     assert max(errors(learnable, batch, rotations)) < 1e-9
     assert min(errors(learnable, batch, mirrors)) > 1e-3
-    kl, align, _ = learnable.regularizers()
+    kl, align = learnable.regularizers()
     assert float(kl.detach()) == pytest.approx(math.log(2), abs=1e-9)  # first layer vs uniform; the others equal it
     assert float(align.detach()) < 1e-12
 
@@ -81,7 +81,7 @@ def test_own_last_layers_per_part(batch, branch_layers):
     digit, hand = [e[:10].max() for e in per_element], [e[10:].max() for e in per_element]
     assert max(digit) < 1e-9  # the first part only sees D4-equivariant layers
     assert max(hand[:4]) < 1e-9 and min(hand[4:]) > 1e-3  # the second: C4 only
-    kl, align, _ = net.regularizers()
+    kl, align = net.regularizers()
     assert float(kl.detach()) == pytest.approx(math.log(2), abs=1e-9)  # the split's step to C4, then equal
     assert float(net.regularizers("uniform")[0].detach()) == pytest.approx(branch_layers * math.log(2), abs=1e-9)
     assert float(align.detach()) < 1e-12
@@ -91,6 +91,18 @@ def test_own_last_layers_per_part(batch, branch_layers):
         RelaxedPointClassifier(D4, 1, [10, 2], branch_layers=3)
     with pytest.raises(ValueError, match="prior must be 'chain' or 'uniform'"):
         net.regularizers("paper")
+
+
+def test_balance_only_in_the_learnable_mode():
+    """IsotypicBalance parametrizes W_0 of the learnable layers; the fixed modes would not change with it."""
+    from torch.nn.utils import parametrize
+
+    assert all(parametrize.is_parametrized(c, "relaxed_weight") for c in model("learnable").convs)
+    for mode in ("equivariant", "non-equivariant"):
+        assert not any(parametrize.is_parametrized(c) for c in model(mode).convs)
+    torch.manual_seed(0)
+    free = RelaxedPointClassifier(D4, 1, 12, channels=2, balance=False)
+    assert not any(parametrize.is_parametrized(c) for c in free.convs)
 
 
 def test_bad_input():

@@ -102,6 +102,62 @@ def test_concentrate_on_a_subgroup(group, L, sub):
     assert scalar(kl_divergence(lam, None)) == pytest.approx(math.log(lam.num_samples / order), abs=1e-9)
 
 
+@pytest.mark.parametrize("group, L", [(Dihedral(4), None), (O2(), 2)])
+def test_shrink_is_the_group_lasso_proximal_step(group, L):
+    lam = randomized(GroupLikelihood(group, max_frequency=L).double(), 3, scale=0.3)
+    c = lam.coefficients.detach().clone()
+    blocks = [(psi, slice(start, start + psi.dim * mult)) for psi, start, mult in lam.rep.entries()]
+    norms = {str(psi): float(c[b].norm()) / math.sqrt(b.stop - b.start) for psi, b in blocks}  # per sqrt(size)
+    a = sorted(norms.values())[len(norms) // 2]  # about half of the blocks vanish
+    x = lam.shrink_(a).coefficients.detach().clone()
+    for psi, b in blocks:
+        n = norms[str(psi)]
+        expected = c[b] if psi.is_trivial else c[b] * max(0.0, 1 - a / n)  # n, a both per sqrt(size)
+        assert torch.equal(x[b], expected) or torch.allclose(x[b], expected, rtol=1e-15, atol=0)
+        assert psi.is_trivial or (n > a) == bool(x[b].abs().max() > 0)
+
+    def objective(y):  # 1/2 ||y - c||^2 + a sum_{psi != 1} sqrt(size) ||y_psi||
+        return 0.5 * float((y - c).square().sum()) + a * sum(math.sqrt(b.stop - b.start) * float(y[b].norm())
+                                                             for psi, b in blocks if not psi.is_trivial)
+
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):  # the proximal point minimizes the (convex) objective
+        assert objective(x) <= objective(x + 1e-3 * torch.randn(x.shape, generator=gen, dtype=torch.float64))
+    with pytest.raises(ValueError, match="amount must be a non-negative float"):
+        lam.shrink_(-0.1)
+
+
+def test_shrink_to_the_sign_of_the_reflections_gives_a_rotation_equivariant_layer():
+    """Only the det block left: lambda is constant on C4 and on the mirrors, so the layer is exactly
+    C4-equivariant for every mass on C4, and not D4-equivariant."""
+    from topoequi.nn import SteerableConv
+    from topoequi.testing import assert_equivariant, equivariance_error
+
+    group = Dihedral(4)
+    lam = randomized(GroupLikelihood(group).double(), 4, scale=0.1)
+    rotation, mirror = group.elements()[1:2], group.elements()[4:5]
+    det = next(start for psi, start, _ in lam.rep.entries() if psi.dim == 1 and not psi.is_trivial
+               and float(psi.matrices(rotation)[0, 0, 0]) == 1.0 and float(psi.matrices(mirror)[0, 0, 0]) == -1.0)
+    with torch.no_grad():
+        lam.coefficients[det] = 0.8
+    lam.shrink_(0.3)
+    assert scalar(lam.subgroup_mass(Cyclic(4))) > 0.6
+    w = lam.weights().detach()
+    rotations = Cyclic(4).contains(lam.grid)
+    assert torch.allclose(w[rotations], w[rotations][:1], rtol=1e-14) and torch.allclose(w[~rotations],
+                                                                                       w[~rotations][:1], rtol=1e-14)
+    torch.manual_seed(0)
+    rep = group.regular_rep()
+    conv = SteerableConv(rep, rep, cutoff=3.0, max_frequency=2, likelihood=lam).double()
+    gen = torch.Generator().manual_seed(0)
+    args = [torch.randn(10, rep.dim, generator=gen, dtype=torch.float64),
+            torch.randn(10, 2, generator=gen, dtype=torch.float64) * 1.5, torch.randint(10, (2, 36), generator=gen)]
+    assert_equivariant(conv, args, [rep, "pos", None], rep, elements=group.elements()[:4])
+    scale = float(conv(*args).detach().abs().max())
+    assert max(equivariance_error(conv, args, [rep, "pos", None], rep, elements=group.elements()[:4])) < 1e-12 * scale
+    assert min(equivariance_error(conv, args, [rep, "pos", None], rep, elements=group.elements()[4:])) > 1e-3 * scale
+
+
 def test_alignment_is_positive_when_the_identity_is_not_a_mode():
     group = Dihedral(4)
     lam = GroupLikelihood(group).double()

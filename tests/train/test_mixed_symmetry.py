@@ -34,12 +34,31 @@ def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_sparsity_keeps_the_likelihoods_at_the_group(tmp_path, monkeypatch):
+    """A strong group lasso sets every non-trivial coefficient back to zero after each step: the learnable
+    model stays exactly D4-invariant; without it the likelihoods move."""
+    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
+    common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2", "--branch-layers", "1",
+              "--models", "learnable", "--no-progress", "--threads", "1", "--epochs", "1"]
+    layers = {}
+    for sparsity in ("1000", "0"):
+        out = tmp_path / sparsity
+        assert cli.main(common + ["--sparsity", sparsity, "--out", str(out)]) == 0
+        layers[sparsity] = json.loads((out / "results.json").read_text())["results"][0]["layers"]
+    assert max(layer["max_error_mirrors"] for layer in layers["1000"]) < 1e-9
+    assert max(abs(layer["kl_uniform"]) for layer in layers["1000"]) < 1e-6
+    assert max(layer["max_error_mirrors"] for layer in layers["0"]) > 1e-6
+
+
 def test_bad_arguments(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
     assert cli.main(["train", "mixed-symmetry", "--models", "partial", "--out", str(tmp_path)]) == 2
     assert "--models must be a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--kl-weight", "-1", "--out", str(tmp_path)]) == 2
     assert "--kl-weight must be >= 0" in capsys.readouterr().err
+    assert cli.main(["train", "mixed-symmetry", "--sparsity", "-0.5", "--out", str(tmp_path)]) == 2
+    assert "--sparsity must be >= 0" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--branch-layers", "3", "--out", str(tmp_path)]) == 2
     assert "--branch-layers must be in [1, --layers), got 3" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--seeds", "0,x", "--out", str(tmp_path)]) == 2

@@ -5,12 +5,14 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch_geometric.utils import scatter
 
 from topoequi.nn import (
     EquivariantBatchNorm,
     FourierNonlinearity,
     GroupLikelihood,
+    IsotypicBalance,
     SteerableConv,
     kl_divergence,
     likelihood_kl_chain,
@@ -37,11 +39,16 @@ class RelaxedPointClassifier(nn.Module):
     ``channels`` G-invariant scalars, and an MLP head, so parts of different
     symmetry get their own likelihoods; the output is :math:`[y_1, y_2, \dots]`.
     Every convolution is a :class:`~topoequi.nn.SteerableConv` relaxed by its own
-    likelihood, so all three modes have the same weights:
+    likelihood, and all three modes have the same weights:
 
     - ``"equivariant"``: :math:`\lambda_l` fixed uniform on G (a G-invariant classifier);
     - ``"non-equivariant"``: :math:`\lambda_l` on the trivial group (unconstrained kernels);
-    - ``"learnable"``: :math:`\lambda_l` learned, initialized uniform on G.
+    - ``"learnable"``: :math:`\lambda_l` learned, initialized uniform on G; with ``balance`` the
+      unconstrained map :math:`W_0` of every layer is parametrized by
+      :class:`~topoequi.nn.IsotypicBalance` (its non-equivariant isotypic components keep the norms of
+      a random map relative to the equivariant one, so :math:`\lambda` alone sets how far a layer is
+      from equivariance). In the fixed modes it would change nothing (a uniform :math:`\lambda` keeps
+      the equivariant component, the trivial group has only that one), so they are built without it.
 
     Args:
         group (Group): a finite group acting on the positions, e.g. ``Dihedral(4)``.
@@ -55,6 +62,8 @@ class RelaxedPointClassifier(nn.Module):
         cutoff (float, optional): kernel radius. (default: ``2.5``)
         max_frequency (int, optional): angular band-limit of the kernels. (default: ``3``)
         num_radial (int, optional): radial rings of the kernels. (default: ``3``)
+        balance (bool, optional): parametrize the learnable layers' :math:`W_0` by
+            :class:`~topoequi.nn.IsotypicBalance`. (default: ``True``)
 
     Shapes:
         - **input:** a PyG batch with ``x`` :math:`(N, \text{in})`, ``pos`` :math:`(N, d)`,
@@ -64,7 +73,7 @@ class RelaxedPointClassifier(nn.Module):
 
     def __init__(self, group: Group, in_channels: int, out_channels: int | Sequence[int], mode: str = "learnable",
                  channels: int = 4, num_layers: int = 3, cutoff: float = 2.5, max_frequency: int = 3,
-                 num_radial: int = 3, branch_layers: int = 1):
+                 num_radial: int = 3, branch_layers: int = 1, balance: bool = True):
         super().__init__()
         if not isinstance(group, Group) or not group.is_finite:
             raise ValueError(f"RelaxedPointClassifier: group must be a finite topoequi Group, got {group!r}")
@@ -90,6 +99,9 @@ class RelaxedPointClassifier(nn.Module):
             SteerableConv(a, b, cutoff=cutoff, max_frequency=max_frequency, num_radial=num_radial,
                           aggr="mean", likelihood=lam)
             for a, b, lam in zip(ins, outs, self.likelihoods))
+        if balance and mode == "learnable":
+            for conv in self.convs:
+                parametrize.register_parametrization(conv, "relaxed_weight", IsotypicBalance(conv))
         self.norms = nn.ModuleList(EquivariantBatchNorm(rep) for rep in outs)
         self.nonlinearities = nn.ModuleList(FourierNonlinearity(hidden, sigma="relu")
                                             for _ in range(self.shared + (branch_layers - 1) * len(parts)))
@@ -102,19 +114,18 @@ class RelaxedPointClassifier(nn.Module):
             return GroupLikelihood(Cyclic(1), learnable=False)
         return GroupLikelihood(self.group, learnable=self.mode == "learnable")
 
-    def regularizers(self, prior: str = "chain") -> tuple[Tensor, Tensor, Tensor]:
+    def regularizers(self, prior: str = "chain") -> tuple[Tensor, Tensor]:
         r"""Of the learned likelihoods (all zero in the fixed modes): with ``prior="chain"`` the chain
         :math:`\sum_l \mathrm{KL}(\lambda_l \| \lambda_{l-1})` (the first against uniform; every last
         likelihood against the one before the split), with ``prior="uniform"``
-        :math:`\sum_l \mathrm{KL}(\lambda_l \| 1)` (every layer pulled to G-equivariance on its own), the
-        alignment :math:`\sum_l (\max f_l - f_l(e))` and the equivariance defect
-        :math:`\sum_l \|W_{0,l} - \bar W_{0,l}\|^2 / \|W_{0,l}\|^2` of the unconstrained maps, which
-        keeps :math:`W_0` from amplifying small deviations of :math:`\lambda_l` from uniform."""
+        :math:`\sum_l \mathrm{KL}(\lambda_l \| 1)` (every layer pulled to G-equivariance on its own), and
+        the alignment :math:`\sum_l (\max f_l - f_l(e))`. (The group lasso on the likelihoods is a
+        proximal step after each optimizer step, :meth:`~topoequi.nn.GroupLikelihood.shrink_`.)"""
         if prior not in ("chain", "uniform"):
             raise ValueError(f"RelaxedPointClassifier: prior must be 'chain' or 'uniform', got {prior!r}")
         if self.mode != "learnable":
             zero = self.heads[0][0].weight.new_zeros(())
-            return zero, zero, zero
+            return zero, zero
         lams, shared, b = list(self.likelihoods), self.shared, self.branch_layers
         if prior == "uniform":
             kl = sum(kl_divergence(lam, None) for lam in lams)
@@ -123,8 +134,7 @@ class RelaxedPointClassifier(nn.Module):
             for start in range(shared, len(lams), b):  # each part's chain goes on from the split
                 kl = kl + likelihood_kl_chain([lams[shared - 1]] + lams[start:start + b]) \
                     - kl_divergence(lams[shared - 1], None)
-        return (kl, sum(lam.alignment() for lam in self.likelihoods),
-                sum(conv.equivariance_defect() for conv in self.convs))
+        return kl, sum(lam.alignment() for lam in lams)
 
     def forward(self, data) -> Tensor:
         h, pos, edge_index = data.x, data.pos, data.edge_index

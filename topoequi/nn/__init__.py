@@ -11,13 +11,14 @@ from topoequi.nn.conv import (
 from topoequi.nn.fourier_nonlinearity import FourierNonlinearity
 from topoequi.nn.gate import GatedNonlinearity, NormNonlinearity
 from topoequi.nn.group_likelihood import GroupLikelihood, kl_divergence, likelihood_kl_chain
+from topoequi.nn.isotypic_balance import IsotypicBalance
 from topoequi.nn.linear import EquivariantLinear
 from topoequi.nn.mlp import EquivariantMLP
 from topoequi.nn.radial import GaussianRadialBasis
 
 __all__ = [
     "EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "FourierNonlinearity",
-    "GatedNonlinearity", "GaussianRadialBasis", "GroupLikelihood", "ImplicitSteerableConv",
+    "GatedNonlinearity", "GaussianRadialBasis", "GroupLikelihood", "ImplicitSteerableConv", "IsotypicBalance",
     "LocalHomologySheafAttention", "LocalHomologySheafConv",
     "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv", "kl_divergence", "likelihood_kl_chain",
 ]

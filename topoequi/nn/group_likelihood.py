@@ -142,6 +142,30 @@ class GroupLikelihood(nn.Module):
         identity = self.group.identity(1, dtype=self.grid.dtype, device=self.grid.device)
         return (self.logits().max() - self.logits(identity)[0]).clamp_min(0)
 
+    @torch.no_grad()
+    def shrink_(self, amount: float) -> GroupLikelihood:
+        r"""Proximal step of the group lasso :math:`a \sum_{\psi \ne 1} \sqrt{n_\psi}\, \|\hat f_\psi\|`
+        on the logits' coefficients (:math:`\hat f_\psi` the :math:`n_\psi` coefficients of a non-trivial
+        irrep :math:`\psi`; the trivial one, a constant of the logits, is kept):
+
+        .. math::
+            \hat f_\psi \leftarrow \hat f_\psi \max\big(0,\ 1 - a \sqrt{n_\psi} / \|\hat f_\psi\|\big).
+
+        Applied after every optimizer step (:math:`a` = learning rate times a weight), it keeps whole
+        irreps of the logits at exactly zero unless the loss pushes them out faster. Logits with only
+        irreps that are trivial on a normal subgroup :math:`H` give a :math:`\lambda` constant on the
+        cosets of :math:`H`, hence an exactly :math:`H`-equivariant relaxed layer: in :math:`D_N`,
+        :math:`f(g) = c_0 + c_1 \det g` is constant on the rotations :math:`C_N` and on the mirrors, at
+        any mass on :math:`C_N`. Returns ``self``."""
+        if not (isinstance(amount, (int, float)) and amount >= 0 and math.isfinite(amount)):
+            raise ValueError(f"GroupLikelihood: amount must be a non-negative float, got {amount!r}")
+        for psi, start, mult in self.rep.entries():
+            if not psi.is_trivial:
+                block = self.coefficients[start:start + psi.dim * mult]
+                norm = float(block.norm())
+                block.mul_(max(0.0, 1.0 - amount * math.sqrt(block.numel()) / norm) if norm > 0 else 0.0)
+        return self
+
     def entropy(self) -> Tensor:
         """Differential entropy w.r.t. the Haar probability measure: ``-KL(lambda || uniform) <= 0``."""
         return -kl_divergence(self, None)

@@ -3,7 +3,10 @@
 Every digit is moved by a random element of D4; the digit class is D4-invariant,
 the handedness (mirrored or not) only C4-invariant. The three models of
 :class:`~topoequi.models.relaxed_point_classifier.RelaxedPointClassifier` have
-the same weights; each is trained with :class:`~topoequi.train.engine.Trainer`
+the same weights (the learnable one's likelihoods get a group lasso, a proximal
+step :meth:`~topoequi.nn.GroupLikelihood.shrink_` after each optimizer step,
+and its kernels :class:`~topoequi.nn.IsotypicBalance`); each is trained with
+:class:`~topoequi.train.engine.Trainer`
 (tqdm, ``log.csv``, atomic ``last.pt`` / ``best.pt``, ``curves.png``) in
 ``OUT/<model>/`` (``OUT/seed<k>/<model>/`` with several ``--seeds``), then
 evaluated per part on the validation split (for choosing settings) and the
@@ -28,6 +31,7 @@ from torch import Tensor
 from topoequi.models.relaxed_point_classifier import MODES
 
 NUM_DIGITS = 10
+SPARSITY = 0.7  # chosen on the validation split (benchmarks/BENCHMARKS.md)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,8 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="KL of each likelihood to the one before it (the first to uniform), or to uniform")
     parser.add_argument("--align-weight", type=float, default=0.1,
                         help="weight of the alignment term (identity at the mode of every lambda)")
-    parser.add_argument("--defect-weight", type=float, default=0.3,
-                        help="weight of the equivariance defect of the unconstrained kernels of learnable layers")
+    parser.add_argument("--sparsity", type=float, default=SPARSITY,
+                        help="group lasso on the likelihoods' Fourier coefficients: after each step, shrink every "
+                             "non-trivial irrep block by this times the likelihood learning rate (0: off)")
+    parser.add_argument("--no-balance", action="store_true",
+                        help="learn the unconstrained kernels freely instead of through IsotypicBalance")
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--valid-size", type=int, default=300)
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N of the training split")
@@ -72,7 +79,7 @@ def _check(args: argparse.Namespace) -> list[str]:
     for name in ("channels", "layers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
-    for name in ("kl_weight", "align_weight", "defect_weight", "likelihood_lr"):
+    for name in ("kl_weight", "align_weight", "sparsity", "likelihood_lr"):
         if not getattr(args, name) >= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     try:
@@ -103,7 +110,7 @@ def load_split(args: argparse.Namespace, progress: bool = False) -> dict[str, li
     return {name: [data[i] for i in idx.tolist()] for name, idx in split.items()}
 
 
-def objectives(model, kl_weight: float, align_weight: float, defect_weight: float, prior: str = "chain"):
+def objectives(model, kl_weight: float, align_weight: float, prior: str = "chain"):
     """Per-sample loss: cross-entropy of the digit, plus that of the handedness on chiral digits, plus the
     likelihood regularizers; per-sample metrics: the digit error and any error (digit or handedness)."""
 
@@ -114,8 +121,8 @@ def objectives(model, kl_weight: float, align_weight: float, defect_weight: floa
         digit, hand = split_out(out)
         loss = F.cross_entropy(digit, batch.y, reduction="none")
         loss = loss + F.cross_entropy(hand, batch.hand, reduction="none") * batch.chiral.to(loss.dtype)
-        kl, align, defect = model.regularizers(prior)
-        return loss + kl_weight * kl + align_weight * align + defect_weight * defect
+        kl, align = model.regularizers(prior)
+        return loss + kl_weight * kl + align_weight * align
 
     def metrics_fn(out: Tensor, batch) -> dict[str, Tensor]:
         digit, hand = split_out(out)
@@ -154,13 +161,14 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     identity = {"task": "mixed-symmetry", "model": mode, "seed": seed, "heads": args.heads,
                 "channels": args.channels, "layers": args.layers, "branch_layers": args.branch_layers,
                 "kl_weight": args.kl_weight, "kl_prior": args.kl_prior, "align_weight": args.align_weight,
-                "defect_weight": args.defect_weight, "likelihood_lr": args.likelihood_lr, "data_seed": args.data_seed,
+                "sparsity": args.sparsity, "balance": not args.no_balance, "likelihood_lr": args.likelihood_lr,
+                "data_seed": args.data_seed,
                 "subset": args.subset, "train_size": len(split["train"]), "test_size": len(split["test"])}
     seed_everything(seed)
     parts = [NUM_DIGITS, 2] if args.heads == "per-part" else NUM_DIGITS + 2
     model = RelaxedPointClassifier(Dihedral(4), 1, parts, mode=mode, channels=args.channels,
-                                   num_layers=args.layers, branch_layers=args.branch_layers)
-    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.defect_weight, args.kl_prior)
+                                   num_layers=args.layers, branch_layers=args.branch_layers, balance=not args.no_balance)
+    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.kl_prior)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, seed=seed, monitor="valid_error",
                          progress=not args.no_progress)
@@ -172,6 +180,12 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
             [{"params": others}, {"params": coefficients, "lr": args.likelihood_lr, "weight_decay": 0.0}],
             lr=args.lr, weight_decay=args.weight_decay)
         trainer.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, T_max=args.epochs)
+        if args.sparsity > 0:  # group lasso: a proximal step after each optimizer step
+            def prox(optimizer, *_):
+                for lam in model.likelihoods:
+                    lam.shrink_(optimizer.param_groups[1]["lr"] * args.sparsity)
+
+            trainer.optimizer.register_step_post_hook(prox)
     history = trainer.fit(resume=args.resume and os.path.exists(os.path.join(out, "last.pt")))
     best = load_checkpoint(os.path.join(out, "best.pt"), expected_config=identity)
     model.load_state_dict(best["model"])
