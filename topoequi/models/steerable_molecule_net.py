@@ -169,7 +169,8 @@ class SteerableMoleculeNet(nn.Module):
 STEERABLE_MOLECULE_DEFAULTS = {"group": "O(3)", "hidden_irreps": "32x0e+8x1o+4x2e", "num_layers": 3,
                                "embedding_dim": 32, "cutoff": 5.0, "max_num_neighbors": 32,
                                "edge_attributes": False, "node_attributes": False, "readout": "add",
-                               "max_frequency": 2, "nonlinearity": "gate", "fourier_frequency": 1, "fourier_channels": 8}
+                               "max_frequency": 2, "num_radial": 8, "nonlinearity": "gate", "fourier_frequency": 1,
+                               "fourier_channels": 8}
 
 
 def build_steerable_molecule_net(kernel: str, hparams: dict) -> SteerableMoleculeNet:
