@@ -152,15 +152,6 @@ class SteerableMessagePassing(MessagePassing):
         t = torch.einsum("saA,soAb->soab", self.rho_kernel.to(w0.dtype), t)
         return torch.einsum("s,sbB,soaB->oab", weights.to(w0.dtype), self.rho_in.to(w0.dtype), t)
 
-    def equivariance_defect(self) -> Tensor:
-        r""":math:`\|W_0 - \bar W_0\|^2 / \|W_0\|^2 \in [0, 1]`, the share of the unconstrained map that
-        the uniform average :math:`\bar W_0` over the likelihood's grid removes (relaxed layers only)."""
-        if self.likelihood is None:
-            raise ValueError(f"{type(self).__name__}: equivariance_defect exists only with a likelihood")
-        w0 = self.relaxed_weight
-        uniform = w0.new_full((self.likelihood.num_samples,), 1.0 / self.likelihood.num_samples)
-        return (w0 - self.kernel_weight(uniform)).square().sum() / w0.square().sum().clamp_min(1e-30)
-
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
         """Equivariant features ``[E, kernel_rep.dim]`` of the edge vectors ``rel = x_j - x_i``."""
         raise NotImplementedError
