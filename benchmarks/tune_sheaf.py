@@ -41,6 +41,7 @@ GRID = {
     "epsilon": [False, True],
     "clique_dim": [1, 2],
     "constant_width": [1, 2],
+    "residual_dropout": [True],
 }
 FLAGS = {"hidden": "--hidden", "stalk_width": "--stalk-width", "layers": "--layers", "dropout": "--dropout",
          "input_dropout": "--input-dropout", "weight_decay": "--weight-decay", "lr": "--lr",
@@ -72,14 +73,16 @@ def sample(grid: dict, rng: np.random.Generator) -> dict:
 
 def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
     flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k == "constant_width" and cfg[k] == 1))
+    switches = (" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
     return (f"nice topoequi train sheaf --threads 1 --dataset {dataset} --variant {cfg['variant']} --baselines '' "
-            f"--epochs {epochs} --patience {patience} {flags}{' --epsilon' if cfg['epsilon'] else ''}")
+            f"--epochs {epochs} --patience {patience} {flags}{switches}")
 
 
 def defaults() -> dict:
     """The CLI defaults, completed by an ``--include`` entry."""
     return {"variant": "conv", "hidden": 32, "stalk_width": 4, "layers": 2, "dropout": 0.5, "input_dropout": 0.0,
-            "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1}
+            "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1,
+            "residual_dropout": True}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,3 +116,27 @@ def test_graph_of_isolated_vertices_reduces_to_the_encoder_decoder(variant):
     model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant=variant).double().eval()
     expected = model.lin_out(F.elu(model.lin_in(cx.x)))
     assert torch.allclose(model(cx), expected, atol=1e-12)
+
+
+def test_dropout_off_the_residual_stream():
+    # residual_dropout=False: the layers drop out their Laplacian input, nothing is dropped after them
+    torch.manual_seed(0)
+    cx = with_features()
+    cx.restriction = cx.restriction.double()
+    model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, dropout=0.6, num_layers=2,
+                                residual_dropout=False).double()
+    assert [layer.diffusion_dropout for layer in model.layers] == [0.6, 0.6]
+    ref = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, dropout=0.6, num_layers=2).double()
+    assert [layer.diffusion_dropout for layer in ref.layers] == [0.0, 0.0]
+    ref.load_state_dict(model.state_dict())
+    assert torch.equal(model.eval()(cx), ref.eval()(cx))
+    # in training: one mask on the encoder output, then one per layer on its Laplacian input only
+    model.train()
+    torch.manual_seed(3)
+    out = model(cx)
+    torch.manual_seed(3)
+    x = F.dropout(F.elu(model.lin_in(cx.x)), 0.6).view(-1, 3, 4)
+    for layer in ref.layers:                                   # eval, same weights: X - sigma(L W_1 X W_2)
+        dropped = F.dropout(x, 0.6)
+        x = x - (dropped - layer(dropped, cx.edges, cx.restriction))
+    assert torch.allclose(out, model.lin_out(x.reshape(x.size(0), -1)), atol=1e-12)

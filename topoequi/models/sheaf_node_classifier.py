@@ -49,6 +49,10 @@ class SheafNodeClassifier(torch.nn.Module):
         epsilon (bool, optional): learned residual weights in every layer,
             :math:`\mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \dots`
             (:class:`~topoequi.nn.conv.LocalHomologySheafConv`). (default: :obj:`False`)
+        residual_dropout (bool, optional): dropout on the whole state after every
+            layer (:obj:`True`), or, as in Neural Sheaf Diffusion, only on the
+            features entering each layer's Laplacian term, so the residual
+            stream and the decoder input are not dropped (:obj:`False`). (default: :obj:`True`)
 
     Shapes:
         - **input:** a :class:`~topoequi.topology.SimplicialComplex` with ``x``
@@ -59,7 +63,8 @@ class SheafNodeClassifier(torch.nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 16, stalk_width: int = 4,
                  num_layers: int = 2, variant: str = "conv", dropout: float = 0.5,
-                 input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False) -> None:
+                 input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False,
+                 residual_dropout: bool = True) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
@@ -70,16 +75,20 @@ class SheafNodeClassifier(torch.nn.Module):
             raise ValueError(f"SheafNodeClassifier: num_layers must be >= 1, got {num_layers!r}")
         self.variant, self.stalk_width, self.hidden = variant, stalk_width, hidden_channels
         self.dropout, self.input_dropout, self.constant_width = dropout, input_dropout, constant_width
+        self.residual_dropout = residual_dropout
+        inner = 0.0 if residual_dropout else dropout
         self.lin_in = Linear(in_channels, stalk_width * hidden_channels)
         persistent = variant.startswith("persistent")
 
         def make() -> torch.nn.Module:
             if variant == "nsd":
-                return NeuralSheafDiffusionConv(hidden_channels, stalk_width, epsilon=epsilon)
+                return NeuralSheafDiffusionConv(hidden_channels, stalk_width, epsilon=epsilon,
+                                                diffusion_dropout=inner)
             if "attention" in variant:
                 return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent,
-                                                   epsilon=epsilon)
-            return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent, epsilon=epsilon)
+                                                   epsilon=epsilon, diffusion_dropout=inner)
+            return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent, epsilon=epsilon,
+                                          diffusion_dropout=inner)
 
         self.layers = ModuleList(make() for _ in range(num_layers))
         self.lin_out = Linear(stalk_width * hidden_channels, num_classes)
@@ -105,5 +114,6 @@ class SheafNodeClassifier(torch.nn.Module):
         x = x.view(-1, self.stalk_width, self.hidden)
         for layer in self.layers:
             x = layer(x, data.edges, restriction, data.triangles)
-            x = F.dropout(x, self.dropout, self.training)
+            if self.residual_dropout:
+                x = F.dropout(x, self.dropout, self.training)
         return self.lin_out(x.reshape(x.size(0), -1))

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stalk coordinates of the constant sheaf in the -constant variants (1 <= m < d)")
     parser.add_argument("--epsilon", action="store_true",
                         help="learned residual weights X <- (1 + tanh eps) X - ... in every sheaf layer")
+    parser.add_argument("--no-residual-dropout", dest="residual_dropout", action="store_false",
+                        help="drop out only the features entering each Laplacian term (as Neural Sheaf Diffusion "
+                             "does), not the residual stream after every layer")
     parser.add_argument("--clique-dim", type=int, default=2, choices=(1, 2),
                         help="dimension of the clique complex (2: with triangles)")
     parser.add_argument("--seed", type=int, default=0)
@@ -72,7 +75,8 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
         return SheafNodeClassifier(in_channels, num_classes, hidden_channels=args.hidden,
                                    stalk_width=args.stalk_width, num_layers=args.layers,
                                    variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
-                                   constant_width=args.constant_width, epsilon=args.epsilon)
+                                   constant_width=args.constant_width, epsilon=args.epsilon,
+                                   residual_dropout=args.residual_dropout)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:

@@ -65,6 +65,34 @@ def test_epsilon_weights_the_residual_per_stalk_coordinate():
     assert NeuralSheafDiffusionConv(4, 3, epsilon=True).eps.shape == (3, 1)
 
 
+@pytest.mark.parametrize("cls", [LocalHomologySheafConv, LocalHomologySheafAttention, NeuralSheafDiffusionConv])
+def test_diffusion_dropout_keeps_the_residual(cls):
+    torch.manual_seed(0)
+    cx = complex_with_sheaf()
+    res = cx.restriction.double()
+    x = torch.randn(cx.num_nodes, 3, 4, dtype=torch.float64)
+    conv = cls(4, 3, epsilon=True, diffusion_dropout=1.0).double()
+    with torch.no_grad():
+        conv.eps.fill_(0.5)
+    # p = 1 in training: the Laplacian term sees zeros, sigma(0) = 0, only (1 + tanh eps) X remains
+    assert torch.allclose(conv.train()(x, cx.edges, res), (1 + torch.tanh(torch.tensor(0.5))) * x, atol=1e-12)
+    plain = cls(4, 3, epsilon=True).double()
+    plain.load_state_dict(conv.state_dict())
+    assert torch.equal(conv.eval()(x, cx.edges, res), plain.eval()(x, cx.edges, res))   # identity in eval
+    if cls is NeuralSheafDiffusionConv:      # its maps are learned from the undropped X
+        return
+    half = cls(4, 3, diffusion_dropout=0.5).double().train()
+    half.load_state_dict({k: v for k, v in plain.state_dict().items() if k != "eps"})
+    torch.manual_seed(1)
+    out = half(x, cx.edges, res)
+    torch.manual_seed(1)
+    dropped = torch.nn.functional.dropout(x, 0.5)
+    ref = cls(4, 3).double().eval()
+    ref.load_state_dict(half.state_dict())
+    # X - sigma(Delta W_1 dropout(X) W_2): the plain layer's Laplacian term on the dropped X, the undropped residual
+    assert torch.allclose(out, x + (ref(dropped, cx.edges, res) - dropped), atol=1e-12)
+
+
 def test_padding_coordinates_pass_through():
     cx = complex_with_sheaf(d=4)
     conv = LocalHomologySheafConv(2, 4).double()

@@ -48,6 +48,8 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
         temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
         epsilon (bool, optional): learn :math:`\boldsymbol{\varepsilon}` (else 0), as in
             :class:`LocalHomologySheafConv`. (default: :obj:`False`)
+        diffusion_dropout (float, optional): dropout on the features entering the
+            Laplacian term, as in :class:`LocalHomologySheafConv`. (default: :obj:`0.0`)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -57,10 +59,11 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False,
                  negative_slope: float = 0.2, dropout: float = 0.0, act: str | None = "elu",
-                 temperature: float = 0.5, epsilon: bool = False, **kwargs) -> None:
+                 temperature: float = 0.5, epsilon: bool = False, diffusion_dropout: float = 0.0,
+                 **kwargs) -> None:
         self.negative_slope, self.dropout = negative_slope, dropout
         super().__init__(channels, stalk_width, persistent=persistent, normalize=False, act=act,
-                         temperature=temperature, epsilon=epsilon, **kwargs)
+                         temperature=temperature, epsilon=epsilon, diffusion_dropout=diffusion_dropout, **kwargs)
         self.att = Parameter(torch.empty(2, stalk_width, channels))
         glorot(self.att)
 
@@ -73,7 +76,7 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
                 triangles: Tensor | None = None) -> Tensor:
         self.check_input(x, edges)
         res = self.sheaf(x, edges, restriction, triangles)
-        y = self.left @ x @ self.right
+        y = self.mix(x)
         n = x.size(0)
         edge_index, own, cross, _ = laplacian_blocks(edges, res, n, normalize=False)
         # <a, M y> = sum_ij M_ij (a y^T)_ij: read the scores off d x d products per vertex

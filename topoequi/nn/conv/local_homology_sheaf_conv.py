@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import MessagePassing
@@ -63,6 +64,9 @@ class LocalHomologySheafConv(MessagePassing):
     stalk dimension receive no message and pass through unchanged.
     :math:`\boldsymbol{\varepsilon} \in \mathbb{R}^d` is a learned step per
     stalk coordinate (initialised to 0) with ``epsilon=True``, and 0 otherwise.
+    With ``diffusion_dropout`` :math:`p`, dropout is applied to the
+    :math:`\mathbf{X}` inside the Laplacian term only, so the residual
+    :math:`\mathbf{X}` passes undropped (the dropout of Neural Sheaf Diffusion).
 
     With ``persistent=True`` the sheaf is recomputed at every call from the
     features themselves: the complex is weighted by :math:`\|x_u - x_v\|`,
@@ -80,6 +84,8 @@ class LocalHomologySheafConv(MessagePassing):
         temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
             (default: :obj:`False`)
+        diffusion_dropout (float, optional): dropout on the features entering the
+            Laplacian term. (default: :obj:`0.0`)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -90,7 +96,8 @@ class LocalHomologySheafConv(MessagePassing):
     """
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
-                 act: str | None = "elu", temperature: float = 0.5, epsilon: bool = False, **kwargs) -> None:
+                 act: str | None = "elu", temperature: float = 0.5, epsilon: bool = False,
+                 diffusion_dropout: float = 0.0, **kwargs) -> None:
         kwargs.setdefault("aggr", "add")
         super().__init__(node_dim=0, **kwargs)
         name = self.__class__.__name__
@@ -100,8 +107,11 @@ class LocalHomologySheafConv(MessagePassing):
             raise ValueError(f"{name}: stalk_width must be a positive int, got {stalk_width!r}")
         if temperature <= 0:
             raise ValueError(f"{name}: temperature must be positive, got {temperature!r}")
+        if not 0 <= diffusion_dropout <= 1:
+            raise ValueError(f"{name}: diffusion_dropout must be in [0, 1], got {diffusion_dropout!r}")
         self.channels, self.stalk_width = channels, stalk_width
         self.persistent, self.normalize, self.temperature = persistent, normalize, temperature
+        self.diffusion_dropout = diffusion_dropout
         self.act = activation_resolver(act) if act is not None else torch.nn.Identity()
         self.left = Parameter(torch.empty(stalk_width, stalk_width))      # W_1
         self.right = Parameter(torch.empty(channels, channels))           # W_2
@@ -148,10 +158,14 @@ class LocalHomologySheafConv(MessagePassing):
                 triangles: Tensor | None = None) -> Tensor:
         self.check_input(x, edges)
         res = self.sheaf(x, edges, restriction, triangles)
-        y = self.left @ x @ self.right
+        y = self.mix(x)
         edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize)
         out = diag @ y - self.propagate(edge_index, x=y, block=cross, size=(x.size(0), x.size(0)))
         return self.step(x, out)
+
+    def mix(self, x: Tensor) -> Tensor:
+        r""":math:`(\mathbf{I}_n \otimes \mathbf{W}_1) \operatorname{dropout}(\mathbf{X}) \mathbf{W}_2`, the input of the Laplacian."""
+        return self.left @ F.dropout(x, self.diffusion_dropout, self.training) @ self.right
 
     def step(self, x: Tensor, out: Tensor) -> Tensor:
         r""":math:`(1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \sigma(\text{out})`."""

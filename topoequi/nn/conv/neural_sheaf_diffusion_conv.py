@@ -33,6 +33,7 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
         act (str, optional): :math:`\sigma`. (default: :obj:`"elu"`)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`
             of :class:`LocalHomologySheafConv`. (default: :obj:`False`)
+        diffusion_dropout (float, optional): as in :class:`LocalHomologySheafConv`. (default: :obj:`0.0`)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -41,11 +42,12 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
     """
 
     def __init__(self, channels: int, stalk_width: int, maps: str = "orthogonal", normalize: bool = True,
-                 act: str | None = "elu", epsilon: bool = False, **kwargs) -> None:
+                 act: str | None = "elu", epsilon: bool = False, diffusion_dropout: float = 0.0,
+                 **kwargs) -> None:
         if maps not in ("orthogonal", "diagonal"):
             raise ValueError(f"NeuralSheafDiffusionConv: maps must be 'orthogonal' or 'diagonal', got {maps!r}")
         super().__init__(channels, stalk_width, persistent=False, normalize=normalize, act=act, epsilon=epsilon,
-                         **kwargs)
+                         diffusion_dropout=diffusion_dropout, **kwargs)
         self.maps = maps
         out = stalk_width * (stalk_width - 1) // 2 if maps == "orthogonal" else stalk_width
         self.learner = Linear(2 * stalk_width * channels, max(out, 1), bias=False)
