@@ -42,6 +42,7 @@ GRID = {
     "clique_dim": [1, 2],
     "constant_width": [1, 2],
     "residual_dropout": [True],
+    "normalize_features": [False],
 }
 FLAGS = {"hidden": "--hidden", "stalk_width": "--stalk-width", "layers": "--layers", "dropout": "--dropout",
          "input_dropout": "--input-dropout", "weight_decay": "--weight-decay", "lr": "--lr",
@@ -73,7 +74,8 @@ def sample(grid: dict, rng: np.random.Generator) -> dict:
 
 def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
     flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k == "constant_width" and cfg[k] == 1))
-    switches = (" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
+    switches = ((" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
+                + (" --normalize-features" if cfg["normalize_features"] else ""))
     return (f"nice topoequi train sheaf --threads 1 --dataset {dataset} --variant {cfg['variant']} --baselines '' "
             f"--epochs {epochs} --patience {patience} {flags}{switches}")
 
@@ -82,7 +84,7 @@ def defaults() -> dict:
     """The CLI defaults, completed by an ``--include`` entry."""
     return {"variant": "conv", "hidden": 32, "stalk_width": 4, "layers": 2, "dropout": 0.5, "input_dropout": 0.0,
             "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1,
-            "residual_dropout": True}
+            "residual_dropout": True, "normalize_features": False}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,11 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "trials.csv"
-    done = [json.loads(r["config"]) | {"val": float(r["val"]), "test": float(r["test"])}
+    done = [defaults() | json.loads(r["config"]) | {"val": float(r["val"]), "test": float(r["test"])}
             for r in csv.DictReader(log.open())] if log.exists() else []
     seen = [{k: v for k, v in r.items() if k not in ("val", "test")} for r in done]
 
-    raw = load_node_classification(args.dataset)
     cache: dict = {}
     rng = np.random.default_rng(args.seed)
     queue = [defaults() | json.loads(c) for c in args.include]
@@ -117,16 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         if cfg in seen:
             continue
         seen.append(cfg)
-        key = (cfg["clique_dim"], cfg["stalk_width"])
+        key = (cfg["clique_dim"], cfg["stalk_width"], cfg["normalize_features"])
         if key not in cache:
+            raw = load_node_classification(args.dataset, normalize_features=cfg["normalize_features"])
             cache[key] = LocalHomologySheaf(stalk_width=cfg["stalk_width"], weight="features")(
-                CliqueComplex(max_dim=cfg["clique_dim"])(raw.clone()))
+                CliqueComplex(max_dim=cfg["clique_dim"])(raw))
         data = cache[key]
         ns = argparse.Namespace(**cfg, epochs=args.epochs, patience=args.patience)
         vals, tests = [], []
         for split in range(args.splits):
             seed_everything(split)
-            model = build_model(cfg["variant"], raw.num_features, int(raw.y.max()) + 1, ns)
+            model = build_model(cfg["variant"], data.num_features, int(data.y.max()) + 1, ns)
             res = train_split(model, data, split, ns)
             vals.append(100 * res["val_acc"])
             tests.append(100 * res["test_acc"])

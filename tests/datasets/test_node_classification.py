@@ -1,5 +1,6 @@
 """Offline loading of the Geom-GCN benchmark graphs with their ten splits."""
 import pytest
+import torch
 
 from topoequi.datasets.node_classification import default_source, load_node_classification
 
@@ -23,6 +24,16 @@ def test_texas_loads_offline_with_ten_splits(tmp_path):
     assert key(src) == key(dst)
     assert (tmp_path / "webkb" / "texas" / "processed").is_dir()
     assert not (default_source() / "webkb" / "texas" / "processed").exists()
+
+
+def test_normalized_features_are_the_rows_divided_by_their_sums(tmp_path):
+    raw = load_node_classification("texas", root=tmp_path)
+    data = load_node_classification("texas", root=tmp_path, normalize_features=True)
+    sums = raw.x.sum(-1)
+    assert int((sums == 0).sum()) == 0 and float(raw.x.max()) == 1.0  # binary bag of words, no empty page
+    assert torch.equal(data.x, raw.x / sums[:, None])
+    assert float((data.x.sum(-1) - 1).abs().max()) < 1e-6
+    assert torch.equal(data.edge_index, raw.edge_index) and torch.equal(data.y, raw.y)
 
 
 def test_bad_names(tmp_path):

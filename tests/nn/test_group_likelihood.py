@@ -158,6 +158,40 @@ def test_shrink_to_the_sign_of_the_reflections_gives_a_rotation_equivariant_laye
     assert min(equivariance_error(conv, args, [rep, "pos", None], rep, elements=group.elements()[4:])) > 1e-3 * scale
 
 
+@pytest.mark.parametrize("group, L, sub", [(Dihedral(4), None, Cyclic(4)), (O2(), 2, SO2())])
+def test_entropy_descent_concentrates_on_the_subgroup_lambda_is_invariant_under(group, L, sub):
+    """Entropy is invariant under translations, so its gradient flow keeps lambda constant on the cosets
+    of H (logits: trivial + det only; the other irreps get exactly zero gradient) and ends at the
+    minimum-entropy density of that kind: the Haar measure of H, entropy -log[G : H] = -log 2. (Away
+    from uniform the flow is unstable in every direction, so rounding in a grid's quadrature would grow;
+    a tiny group-lasso step, as in training, keeps those irreps at exactly zero.)"""
+    lam = GroupLikelihood(group, max_frequency=L).double()
+    det = next(start for psi, start, _ in lam.rep.entries() if psi.dim == 1 and not psi.is_trivial
+               and torch.allclose(psi.matrices(lam.grid)[:, 0, 0], torch.linalg.det(lam.grid)))
+    with torch.no_grad():
+        lam.coefficients[det] = 0.05
+    assert scalar(lam.subgroup_mass(sub)) < 0.53
+    optimizer = torch.optim.SGD(lam.parameters(), lr=2.0)
+    for _ in range(300):
+        optimizer.zero_grad()
+        lam.entropy().backward()
+        others = torch.ones_like(lam.coefficients, dtype=torch.bool)
+        others[[det, lam.trivial_index]] = False
+        assert float(lam.coefficients.grad[others].abs().max()) < 1e-12
+        optimizer.step()
+        lam.shrink_(1e-9)
+    assert scalar(lam.subgroup_mass(sub)) > 0.999
+    assert scalar(lam.entropy()) == pytest.approx(-math.log(2), abs=1e-3)
+    w, inside = lam.weights().detach(), sub.contains(lam.grid)
+    assert torch.allclose(w[inside], w[inside][:1], rtol=1e-13)
+
+
+def test_entropy_has_a_stationary_maximum_at_uniform():
+    lam = GroupLikelihood(Dihedral(4)).double()
+    lam.entropy().backward()
+    assert abs(scalar(lam.entropy())) < 1e-15 and float(lam.coefficients.grad.abs().max()) < 1e-15
+
+
 def test_alignment_is_positive_when_the_identity_is_not_a_mode():
     group = Dihedral(4)
     lam = GroupLikelihood(group).double()

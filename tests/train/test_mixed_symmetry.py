@@ -51,6 +51,33 @@ def test_sparsity_keeps_the_likelihoods_at_the_group(tmp_path, monkeypatch):
     assert max(layer["max_error_mirrors"] for layer in layers["0"]) > 1e-6
 
 
+def test_concentration_weight_adds_the_entropies_of_the_learned_likelihoods():
+    from torch_geometric.loader import DataLoader
+
+    from topoequi.datasets.digits import mixed_symmetry_digits
+    from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
+    from topoequi.symmetry import Dihedral
+    from topoequi.train.mixed_symmetry import objectives
+
+    batch = next(iter(DataLoader(mixed_symmetry_digits(seed=0, limit=6), batch_size=6)))
+    batch.x, batch.pos = batch.x.double(), batch.pos.double()
+    for mode in ("learnable", "equivariant"):
+        torch.manual_seed(0)
+        model = RelaxedPointClassifier(Dihedral(4), 1, [10, 2], mode=mode, channels=1, num_layers=2,
+                                       branch_layers=1).double().eval()
+        with torch.no_grad():
+            for lam in model.likelihoods:
+                if mode == "learnable":
+                    lam.coefficients.normal_(0, 0.3)
+        out = model(batch)
+        plain = objectives(model, 0.1, 0.1)[0](out, batch)
+        concentrated = objectives(model, 0.1, 0.1, concentration_weight=0.3)[0](out, batch)
+        entropy = sum(float(lam.entropy().detach()) for lam in model.likelihoods)
+        expected = 0.3 * entropy if mode == "learnable" else 0.0
+        assert (entropy < -1e-3) == (mode == "learnable")
+        assert torch.allclose(concentrated - plain, torch.full_like(plain, expected), atol=1e-12)
+
+
 def test_bad_arguments(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
     assert cli.main(["train", "mixed-symmetry", "--models", "partial", "--out", str(tmp_path)]) == 2
@@ -59,6 +86,8 @@ def test_bad_arguments(tmp_path, monkeypatch, capsys):
     assert "--kl-weight must be >= 0" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--sparsity", "-0.5", "--out", str(tmp_path)]) == 2
     assert "--sparsity must be >= 0" in capsys.readouterr().err
+    assert cli.main(["train", "mixed-symmetry", "--concentration-weight", "-0.3", "--out", str(tmp_path)]) == 2
+    assert "--concentration-weight must be >= 0" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--branch-layers", "3", "--out", str(tmp_path)]) == 2
     assert "--branch-layers must be in [1, --layers), got 3" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--seeds", "0,x", "--out", str(tmp_path)]) == 2

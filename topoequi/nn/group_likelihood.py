@@ -167,7 +167,15 @@ class GroupLikelihood(nn.Module):
         return self
 
     def entropy(self) -> Tensor:
-        """Differential entropy w.r.t. the Haar probability measure: ``-KL(lambda || uniform) <= 0``."""
+        r"""Differential entropy w.r.t. the Haar probability measure: :math:`-\mathrm{KL}(\lambda \| 1) \le 0`.
+
+        As a penalty it concentrates :math:`\lambda` without choosing its symmetry: entropy is invariant
+        under translations, so its gradient keeps a :math:`\lambda` that is invariant under a subgroup
+        :math:`H` (constant on the cosets :math:`Hg`, an exactly :math:`H`-equivariant layer) invariant,
+        and among such densities, :math:`\lambda = \sum_c p_c\, [G:H]\, 1_{c}`, the entropy
+        :math:`-\log [G:H] + S(p)` (:math:`S` the Shannon entropy of the coset masses) is smallest at
+        the Haar measure of one coset (of :math:`H` itself when the identity is a mode). Uniform is a
+        stationary maximum: the penalty never breaks a symmetry by itself."""
         return -kl_divergence(self, None)
 
     # -- subgroups --------------------------------------------------------------

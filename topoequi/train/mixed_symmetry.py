@@ -5,7 +5,9 @@ the handedness (mirrored or not) only C4-invariant. The three models of
 :class:`~topoequi.models.relaxed_point_classifier.RelaxedPointClassifier` have
 the same weights (the learnable one's likelihoods get a group lasso, a proximal
 step :meth:`~topoequi.nn.GroupLikelihood.shrink_` after each optimizer step,
-and its kernels :class:`~topoequi.nn.IsotypicBalance`); each is trained with
+which chooses the subgroup each lambda is invariant under, an entropy penalty
+:meth:`~topoequi.nn.GroupLikelihood.entropy`, which concentrates lambda on that
+subgroup, and its kernels :class:`~topoequi.nn.IsotypicBalance`); each is trained with
 :class:`~topoequi.train.engine.Trainer`
 (tqdm, ``log.csv``, atomic ``last.pt`` / ``best.pt``, ``curves.png``) in
 ``OUT/<model>/`` (``OUT/seed<k>/<model>/`` with several ``--seeds``), then
@@ -32,6 +34,7 @@ from topoequi.models.relaxed_point_classifier import MODES
 
 NUM_DIGITS = 10
 SPARSITY = 0.7  # chosen on the validation split (benchmarks/BENCHMARKS.md)
+CONCENTRATION = 0.3  # likewise
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="KL of each likelihood to the one before it (the first to uniform), or to uniform")
     parser.add_argument("--align-weight", type=float, default=0.1,
                         help="weight of the alignment term (identity at the mode of every lambda)")
+    parser.add_argument("--concentration-weight", type=float, default=CONCENTRATION,
+                        help="weight of the likelihoods' entropy: pulls each lambda towards the Haar measure of "
+                             "the subgroup it is invariant under (0: off)")
     parser.add_argument("--sparsity", type=float, default=SPARSITY,
                         help="group lasso on the likelihoods' Fourier coefficients: after each step, shrink every "
                              "non-trivial irrep block by this times the likelihood learning rate (0: off)")
@@ -79,7 +85,7 @@ def _check(args: argparse.Namespace) -> list[str]:
     for name in ("channels", "layers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
-    for name in ("kl_weight", "align_weight", "sparsity", "likelihood_lr"):
+    for name in ("kl_weight", "align_weight", "concentration_weight", "sparsity", "likelihood_lr"):
         if not getattr(args, name) >= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     try:
@@ -110,7 +116,7 @@ def load_split(args: argparse.Namespace, progress: bool = False) -> dict[str, li
     return {name: [data[i] for i in idx.tolist()] for name, idx in split.items()}
 
 
-def objectives(model, kl_weight: float, align_weight: float, prior: str = "chain"):
+def objectives(model, kl_weight: float, align_weight: float, prior: str = "chain", concentration_weight: float = 0.0):
     """Per-sample loss: cross-entropy of the digit, plus that of the handedness on chiral digits, plus the
     likelihood regularizers; per-sample metrics: the digit error and any error (digit or handedness)."""
 
@@ -122,7 +128,10 @@ def objectives(model, kl_weight: float, align_weight: float, prior: str = "chain
         loss = F.cross_entropy(digit, batch.y, reduction="none")
         loss = loss + F.cross_entropy(hand, batch.hand, reduction="none") * batch.chiral.to(loss.dtype)
         kl, align = model.regularizers(prior)
-        return loss + kl_weight * kl + align_weight * align
+        loss = loss + kl_weight * kl + align_weight * align
+        if concentration_weight and model.mode == "learnable":
+            loss = loss + concentration_weight * sum(lam.entropy() for lam in model.likelihoods)
+        return loss
 
     def metrics_fn(out: Tensor, batch) -> dict[str, Tensor]:
         digit, hand = split_out(out)
@@ -161,6 +170,7 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     identity = {"task": "mixed-symmetry", "model": mode, "seed": seed, "heads": args.heads,
                 "channels": args.channels, "layers": args.layers, "branch_layers": args.branch_layers,
                 "kl_weight": args.kl_weight, "kl_prior": args.kl_prior, "align_weight": args.align_weight,
+                "concentration_weight": args.concentration_weight,
                 "sparsity": args.sparsity, "balance": not args.no_balance, "likelihood_lr": args.likelihood_lr,
                 "data_seed": args.data_seed,
                 "subset": args.subset, "train_size": len(split["train"]), "test_size": len(split["test"])}
@@ -168,7 +178,8 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     parts = [NUM_DIGITS, 2] if args.heads == "per-part" else NUM_DIGITS + 2
     model = RelaxedPointClassifier(Dihedral(4), 1, parts, mode=mode, channels=args.channels,
                                    num_layers=args.layers, branch_layers=args.branch_layers, balance=not args.no_balance)
-    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.kl_prior)
+    loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.kl_prior,
+                                     args.concentration_weight)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, seed=seed, monitor="valid_error",
                          progress=not args.no_progress)

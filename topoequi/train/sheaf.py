@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-residual-dropout", dest="residual_dropout", action="store_false",
                         help="drop out only the features entering each Laplacian term (as Neural Sheaf Diffusion "
                              "does), not the residual stream after every layer")
+    parser.add_argument("--normalize-features", action="store_true",
+                        help="divide each node's features by their sum (Neural Sheaf Diffusion's preprocessing)")
     parser.add_argument("--clique-dim", type=int, default=2, choices=(1, 2),
                         help="dimension of the clique complex (2: with triangles)")
     parser.add_argument("--seed", type=int, default=0)
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    raw = load_node_classification(args.dataset, args.data_root, args.source)
+    raw = load_node_classification(args.dataset, args.data_root, args.source, args.normalize_features)
     t0 = time.perf_counter()
     data = CliqueComplex(max_dim=args.clique_dim)(raw)
     t1 = time.perf_counter()
