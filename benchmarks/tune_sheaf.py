@@ -1,7 +1,7 @@
 """Random search over the hyperparameters of the local homology sheaf classifier, on validation accuracy.
 
 Every configuration is trained on the ten Geom-GCN splits exactly as ``topoequi train sheaf`` trains
-it (same seeds, same best-validation-epoch readout), so the selected row is reproduced by the CLI
+it (same seeds, same checkpoint epoch), so the selected row is reproduced by the CLI
 command printed at the end. Configurations are ranked by mean validation accuracy only; the test
 accuracy is recorded beside it for the report, never used for the choice.
 
@@ -43,6 +43,7 @@ GRID = {
     "constant_width": [1, 2],
     "residual_dropout": [True],
     "normalize_features": [False],
+    "checkpoint_by": ["accuracy"],
 }
 FLAGS = {"hidden": "--hidden", "stalk_width": "--stalk-width", "layers": "--layers", "dropout": "--dropout",
          "input_dropout": "--input-dropout", "weight_decay": "--weight-decay", "lr": "--lr",
@@ -75,7 +76,8 @@ def sample(grid: dict, rng: np.random.Generator) -> dict:
 def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
     flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k == "constant_width" and cfg[k] == 1))
     switches = ((" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
-                + (" --normalize-features" if cfg["normalize_features"] else ""))
+                + (" --normalize-features" if cfg["normalize_features"] else "")
+                + (" --checkpoint-by loss" if cfg["checkpoint_by"] == "loss" else ""))
     return (f"nice topoequi train sheaf --threads 1 --dataset {dataset} --variant {cfg['variant']} --baselines '' "
             f"--epochs {epochs} --patience {patience} {flags}{switches}")
 
@@ -84,7 +86,7 @@ def defaults() -> dict:
     """The CLI defaults, completed by an ``--include`` entry."""
     return {"variant": "conv", "hidden": 32, "stalk_width": 4, "layers": 2, "dropout": 0.5, "input_dropout": 0.0,
             "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1,
-            "residual_dropout": True, "normalize_features": False}
+            "residual_dropout": True, "normalize_features": False, "checkpoint_by": "accuracy"}
 
 
 def main(argv: list[str] | None = None) -> int:
