@@ -41,13 +41,15 @@ GRID = {
     "epsilon": [False, True],
     "clique_dim": [1, 2],
     "constant_width": [1, 2],
+    "signed_width": [0],
     "residual_dropout": [True],
     "normalize_features": [False],
     "checkpoint_by": ["accuracy"],
 }
 FLAGS = {"hidden": "--hidden", "stalk_width": "--stalk-width", "layers": "--layers", "dropout": "--dropout",
          "input_dropout": "--input-dropout", "weight_decay": "--weight-decay", "lr": "--lr",
-         "clique_dim": "--clique-dim", "constant_width": "--constant-width"}
+         "clique_dim": "--clique-dim", "constant_width": "--constant-width", "signed_width": "--signed-width"}
+IMPLIED = {"constant_width": 1, "signed_width": 0}     # CLI defaults, left out of the printed command
 
 
 def parse_grid(items: list[str]) -> dict:
@@ -63,18 +65,19 @@ def parse_grid(items: list[str]) -> dict:
 
 
 def sample(grid: dict, rng: np.random.Generator) -> dict:
-    """One configuration; ``constant_width`` is fixed to 1 (unused) outside the -constant variants."""
+    """One configuration; ``constant_width`` / ``signed_width`` are fixed to 1 / 0 (unused) outside the
+    -constant variants."""
     while True:
         cfg = {k: v[rng.integers(len(v))] for k, v in grid.items()}
         if not cfg["variant"].endswith("-constant"):
-            cfg["constant_width"] = 1
-        elif cfg["constant_width"] >= cfg["stalk_width"]:
+            cfg |= IMPLIED
+        elif not 1 <= cfg["constant_width"] + cfg["signed_width"] < cfg["stalk_width"]:
             continue
         return {k: v.item() if hasattr(v, "item") else v for k, v in cfg.items()}
 
 
 def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
-    flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k == "constant_width" and cfg[k] == 1))
+    flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k in IMPLIED and cfg[k] == IMPLIED[k]))
     switches = ((" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
                 + (" --normalize-features" if cfg["normalize_features"] else "")
                 + (" --checkpoint-by loss" if cfg["checkpoint_by"] == "loss" else ""))
@@ -85,7 +88,7 @@ def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
 def defaults() -> dict:
     """The CLI defaults, completed by an ``--include`` entry."""
     return {"variant": "conv", "hidden": 32, "stalk_width": 4, "layers": 2, "dropout": 0.5, "input_dropout": 0.0,
-            "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1,
+            "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1, "signed_width": 0,
             "residual_dropout": True, "normalize_features": False, "checkpoint_by": "accuracy"}
 
 

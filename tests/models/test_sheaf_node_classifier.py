@@ -76,10 +76,16 @@ def test_bad_input():
     del cx.restriction
     with pytest.raises(ValueError, match="needs data.restriction"):
         SheafNodeClassifier(5, 2, stalk_width=3).double()(cx)
-    with pytest.raises(ValueError, match="needs 1 <= constant_width < stalk_width"):
+    with pytest.raises(ValueError, match="1 <= constant_width \\+ signed_width < stalk_width"):
         SheafNodeClassifier(5, 2, stalk_width=1, variant="conv-constant")
-    with pytest.raises(ValueError, match="needs 1 <= constant_width < stalk_width"):
+    with pytest.raises(ValueError, match="1 <= constant_width \\+ signed_width < stalk_width"):
         SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=3)
+    with pytest.raises(ValueError, match="1 <= constant_width \\+ signed_width < stalk_width"):
+        SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=1, signed_width=2)
+    with pytest.raises(ValueError, match="1 <= constant_width \\+ signed_width < stalk_width"):
+        SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=-1, signed_width=2)
+    with pytest.raises(ValueError, match="signed_width needs a -constant variant"):
+        SheafNodeClassifier(5, 2, stalk_width=3, variant="conv", signed_width=1)
 
 
 def test_constant_width_and_epsilon_reach_the_layers():
@@ -99,6 +105,14 @@ def test_constant_width_and_epsilon_reach_the_layers():
     manual.restriction = with_constant_sheaf(cx.restriction[..., :1, :1], 2)
     assert manual.restriction[0, 0].tolist()[1:] == [[0, 1, 0], [0, 0, 1]]
     assert torch.allclose(model(cx), ref(manual), atol=1e-12)
+    # one constant and one signed coordinate: the second endpoint's last map is -1
+    signed = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant="conv-constant",
+                                 constant_width=1, signed_width=1, epsilon=True).double().eval()
+    signed.load_state_dict(model.state_dict())
+    manual.restriction = with_constant_sheaf(cx.restriction[..., :1, :1], 1, 1)
+    assert manual.restriction[0, 1].tolist()[1:] == [[0, 1, 0], [0, 0, -1]]
+    assert torch.allclose(signed(cx), ref(manual), atol=1e-12)
+    assert not torch.allclose(signed(cx), model(cx), atol=1e-3)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

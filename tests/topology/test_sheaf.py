@@ -126,8 +126,10 @@ def test_constant_sheaf_adds_one_section_per_component(name, sections, component
     assert zero == sections + components
     with pytest.raises(ValueError, match="restriction must have shape"):
         with_constant_sheaf(torch.zeros(3, 2, 2))
-    with pytest.raises(ValueError, match="width must be a positive int"):
+    with pytest.raises(ValueError, match="width \\+ signed_width must be >= 1"):
         with_constant_sheaf(sh.restriction, 0)
+    with pytest.raises(ValueError, match="signed_width must be a non-negative int"):
+        with_constant_sheaf(sh.restriction, 1, -1)
 
 
 def test_constant_sheaf_of_width_two_adds_two_sections_per_component():
@@ -144,6 +146,30 @@ def test_constant_sheaf_of_width_two_adds_two_sections_per_component():
         return int((torch.linalg.eigvalsh(lap).abs() < 1e-10).sum())
 
     assert kernel(two) - kernel(one) == 3                        # one more section per component
+
+
+@pytest.mark.parametrize("edges,num_nodes,sections", [
+    ([[0, 1], [1, 2], [2, 3], [0, 3]], 4, 1),                    # square: bipartite
+    ([[0, 1], [1, 2], [0, 2]], 3, 0),                            # triangle: odd cycle
+    ([[0, 1], [1, 2], [0, 2], [3, 4], [4, 5]], 6, 1),            # triangle + path: one bipartite component
+    ([[0, 1], [2, 3]], 5, 3),                                    # two edges and an isolated vertex
+])
+def test_signed_sheaf_blocks_are_the_signless_laplacian(edges, num_nodes, sections):
+    edges = torch.tensor(edges)
+    # a zero sheaf (d = 1, all maps 0) under the line sheaves isolates their coordinates
+    res = with_constant_sheaf(torch.zeros(len(edges), 2, 1, 1, dtype=torch.float64), 1, 1)
+    assert res[:, 0, 1:, 1:].tolist() == [[[1, 0], [0, 1]]] * len(edges)
+    assert res[:, 1, 1:, 1:].tolist() == [[[1, 0], [0, -1]]] * len(edges)
+    lap = sheaf_laplacian(edges, res, num_nodes).to_dense().reshape(num_nodes, 3, num_nodes, 3)
+    adj = torch.zeros(num_nodes, num_nodes, dtype=torch.float64)
+    adj[edges[:, 0], edges[:, 1]] = adj[edges[:, 1], edges[:, 0]] = 1
+    deg = torch.diag(adj.sum(1))
+    assert torch.equal(lap[:, 1, :, 1], deg - adj) and torch.equal(lap[:, 2, :, 2], deg + adj)
+    assert torch.equal(lap[:, 1, :, 2], torch.zeros_like(adj))
+    # signed sections: the +-1 colourings of the bipartite components (isolated vertices included)
+    signed = with_constant_sheaf(torch.zeros(len(edges), 2, 1, 1, dtype=torch.float64), 0, 1)[..., 1:, 1:]
+    lap = sheaf_laplacian(edges, signed, num_nodes).to_dense()
+    assert int((torch.linalg.eigvalsh(lap).abs() < 1e-10).sum()) == sections
 
 
 def test_graph_sections_are_cycles():

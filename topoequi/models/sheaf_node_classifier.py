@@ -37,15 +37,18 @@ class SheafNodeClassifier(torch.nn.Module):
         num_layers (int, optional): diffusion layers. (default: :obj:`2`)
         variant (str, optional): ``conv`` / ``attention`` (precomputed local
             homology sheaf), ``conv-constant`` / ``attention-constant`` (its first
-            ``d - m`` coordinates plus the constant sheaf of width ``m``,
-            :func:`~topoequi.topology.with_constant_sheaf`: leaves, whose local
-            homology is zero, diffuse too), ``persistent`` / ``persistent-attention`` (sheaf
+            ``d - m - h`` coordinates plus ``m`` constant and ``h`` signed
+            coordinates, :func:`~topoequi.topology.with_constant_sheaf`: leaves,
+            whose local homology is zero, diffuse too), ``persistent`` / ``persistent-attention`` (sheaf
             learned through persistence), ``nsd`` (learned O(d) sheaf, no
             topology). (default: :obj:`"conv"`)
         dropout (float, optional): dropout inside the network. (default: :obj:`0.5`)
         input_dropout (float, optional): dropout on the input features. (default: :obj:`0.0`)
         constant_width (int, optional): ``m``, stalk coordinates of the constant
-            sheaf in the ``-constant`` variants, :math:`1 \le m < d`. (default: :obj:`1`)
+            sheaf in the ``-constant`` variants. (default: :obj:`1`)
+        signed_width (int, optional): ``h``, stalk coordinates of the signed sheaf
+            (restriction maps :math:`\pm 1`, a high-pass diffusion) in the
+            ``-constant`` variants, :math:`1 \le m + h < d`. (default: :obj:`0`)
         epsilon (bool, optional): learned residual weights in every layer,
             :math:`\mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \dots`
             (:class:`~topoequi.nn.conv.LocalHomologySheafConv`). (default: :obj:`False`)
@@ -64,17 +67,23 @@ class SheafNodeClassifier(torch.nn.Module):
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 16, stalk_width: int = 4,
                  num_layers: int = 2, variant: str = "conv", dropout: float = 0.5,
                  input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False,
-                 residual_dropout: bool = True) -> None:
+                 residual_dropout: bool = True, signed_width: int = 0) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
-        if variant.endswith("-constant") and not 1 <= constant_width < stalk_width:
-            raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs 1 <= constant_width < stalk_width, "
-                             f"got constant_width={constant_width!r}, stalk_width={stalk_width!r}")
+        if variant.endswith("-constant") and not (min(constant_width, signed_width) >= 0
+                                                  and 1 <= constant_width + signed_width < stalk_width):
+            raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs constant_width, signed_width >= 0 "
+                             "and 1 <= constant_width + signed_width < stalk_width, got "
+                             f"constant_width={constant_width!r}, signed_width={signed_width!r}, "
+                             f"stalk_width={stalk_width!r}")
+        if signed_width and not variant.endswith("-constant"):
+            raise ValueError(f"SheafNodeClassifier: signed_width needs a -constant variant, got {variant!r}")
         if num_layers < 1:
             raise ValueError(f"SheafNodeClassifier: num_layers must be >= 1, got {num_layers!r}")
         self.variant, self.stalk_width, self.hidden = variant, stalk_width, hidden_channels
-        self.dropout, self.input_dropout, self.constant_width = dropout, input_dropout, constant_width
+        self.dropout, self.input_dropout = dropout, input_dropout
+        self.constant_width, self.signed_width = constant_width, signed_width
         self.residual_dropout = residual_dropout
         inner = 0.0 if residual_dropout else dropout
         self.lin_in = Linear(in_channels, stalk_width * hidden_channels)
@@ -106,8 +115,8 @@ class SheafNodeClassifier(torch.nn.Module):
             raise ValueError("SheafNodeClassifier: variant "
                              f"{self.variant!r} needs data.restriction (apply LocalHomologySheaf)")
         if self.variant.endswith("-constant"):
-            d = self.stalk_width - self.constant_width
-            restriction = with_constant_sheaf(restriction[..., :d, :d], self.constant_width)
+            d = self.stalk_width - self.constant_width - self.signed_width
+            restriction = with_constant_sheaf(restriction[..., :d, :d], self.constant_width, self.signed_width)
         x = F.dropout(data.x, self.input_dropout, self.training)
         x = F.elu(self.lin_in(x))
         x = F.dropout(x, self.dropout, self.training)

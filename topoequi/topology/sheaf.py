@@ -366,23 +366,38 @@ def _as_numpy(t: Tensor | np.ndarray, name: str, width: int) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def with_constant_sheaf(restriction: Tensor, width: int = 1) -> Tensor:
-    r"""The direct sum :math:`\mathcal{F} \oplus \underline{\mathbb{R}}^m` with the constant sheaf of width ``m``.
+def with_constant_sheaf(restriction: Tensor, width: int = 1, signed_width: int = 0) -> Tensor:
+    r"""The direct sum :math:`\mathcal{F} \oplus \underline{\mathbb{R}}^m \oplus \mathcal{S}^h` with
+    constant and signed line sheaves.
 
-    ``[E, 2, d, d] -> [E, 2, d + m, d + m]``: the ``m`` new last coordinates
-    have identity restriction maps, so each of their blocks of the sheaf
-    Laplacian is the graph Laplacian and the kernel gains ``m`` sections per
-    connected component of the graph. Every vertex (a leaf, whose local
-    homology is zero, included) then takes part in the diffusion.
+    ``[E, 2, d, d] -> [E, 2, d + m + h, d + m + h]``. The ``m`` constant
+    coordinates have identity restriction maps, so each of their blocks of
+    the sheaf Laplacian is the graph Laplacian :math:`D - A` and the kernel
+    gains ``m`` sections per connected component; every vertex (a leaf,
+    whose local homology is zero, included) then takes part in the
+    diffusion. The ``h`` signed coordinates (the last ones) have
+    :math:`F_{u \le e} = 1`, :math:`F_{v \le e} = -1` for ``e = (u, v)``:
+    their blocks are the signless Laplacian :math:`D + A` (the sign of one
+    endpoint only matters through the product :math:`-F_u F_v = 1`), whose
+    sections are the :math:`\pm 1` two-colourings, one per bipartite
+    component and none on an odd cycle. Diffusing along them pulls a vertex
+    towards the negative of its neighbours' mean: the high-pass coordinate
+    of Neural Sheaf Diffusion.
     """
     if restriction.dim() != 4 or restriction.size(1) != 2 or restriction.size(2) != restriction.size(3):
         raise ValueError(f"restriction must have shape [E, 2, d, d], got {list(restriction.shape)}")
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
+    for name, value in (("width", width), ("signed_width", signed_width)):
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if width + signed_width < 1:
+        raise ValueError(f"width + signed_width must be >= 1, got {width!r} + {signed_width!r}")
     num_e, _, d, _ = restriction.shape
-    out = restriction.new_zeros(num_e, 2, d + width, d + width)
+    extra = width + signed_width
+    out = restriction.new_zeros(num_e, 2, d + extra, d + extra)
     out[..., :d, :d] = restriction
-    out[..., d:, d:] = torch.eye(width, dtype=restriction.dtype, device=restriction.device)
+    sign = torch.ones(2, extra, dtype=restriction.dtype, device=restriction.device)
+    sign[1, width:] = -1
+    out[..., d:, d:] = torch.diag_embed(sign)
     return out
 
 

@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--input-dropout", type=float, default=0.0)
     parser.add_argument("--constant-width", type=int, default=1,
-                        help="stalk coordinates of the constant sheaf in the -constant variants (1 <= m < d)")
+                        help="stalk coordinates m of the constant sheaf in the -constant variants")
+    parser.add_argument("--signed-width", type=int, default=0,
+                        help="stalk coordinates h of the signed (high-pass) sheaf in the -constant variants "
+                             "(1 <= m + h < d)")
     parser.add_argument("--epsilon", action="store_true",
                         help="learned residual weights X <- (1 + tanh eps) X - ... in every sheaf layer")
     parser.add_argument("--no-residual-dropout", dest="residual_dropout", action="store_false",
@@ -83,7 +86,8 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
                                    stalk_width=args.stalk_width, num_layers=args.layers,
                                    variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
                                    constant_width=args.constant_width, epsilon=args.epsilon,
-                                   residual_dropout=args.residual_dropout)
+                                   residual_dropout=args.residual_dropout,
+                                   signed_width=args.signed_width)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:
