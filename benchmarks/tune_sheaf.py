@@ -44,6 +44,7 @@ GRID = {
     "signed_width": [0],
     "residual_dropout": [True],
     "normalize_features": [False],
+    "augmented": [False],
     "checkpoint_by": ["accuracy"],
 }
 FLAGS = {"hidden": "--hidden", "stalk_width": "--stalk-width", "layers": "--layers", "dropout": "--dropout",
@@ -73,6 +74,8 @@ def sample(grid: dict, rng: np.random.Generator) -> dict:
             cfg |= IMPLIED
         elif not 1 <= cfg["constant_width"] + cfg["signed_width"] < cfg["stalk_width"]:
             continue
+        if cfg["augmented"] and "attention" in cfg["variant"]:
+            continue
         return {k: v.item() if hasattr(v, "item") else v for k, v in cfg.items()}
 
 
@@ -80,6 +83,7 @@ def command(dataset: str, cfg: dict, epochs: int, patience: int) -> str:
     flags = " ".join(f"{FLAGS[k]} {cfg[k]}" for k in FLAGS if not (k in IMPLIED and cfg[k] == IMPLIED[k]))
     switches = ((" --epsilon" if cfg["epsilon"] else "") + ("" if cfg["residual_dropout"] else " --no-residual-dropout")
                 + (" --normalize-features" if cfg["normalize_features"] else "")
+                + (" --augmented-laplacian" if cfg["augmented"] else "")
                 + (" --checkpoint-by loss" if cfg["checkpoint_by"] == "loss" else ""))
     return (f"nice topoequi train sheaf --threads 1 --dataset {dataset} --variant {cfg['variant']} --baselines '' "
             f"--epochs {epochs} --patience {patience} {flags}{switches}")
@@ -89,7 +93,8 @@ def defaults() -> dict:
     """The CLI defaults, completed by an ``--include`` entry."""
     return {"variant": "conv", "hidden": 32, "stalk_width": 4, "layers": 2, "dropout": 0.5, "input_dropout": 0.0,
             "weight_decay": 5e-3, "lr": 0.01, "epsilon": False, "clique_dim": 2, "constant_width": 1, "signed_width": 0,
-            "residual_dropout": True, "normalize_features": False, "checkpoint_by": "accuracy"}
+            "residual_dropout": True, "normalize_features": False, "augmented": False,
+            "checkpoint_by": "accuracy"}
 
 
 def main(argv: list[str] | None = None) -> int:

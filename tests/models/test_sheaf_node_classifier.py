@@ -84,6 +84,8 @@ def test_bad_input():
         SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=1, signed_width=2)
     with pytest.raises(ValueError, match="1 <= constant_width \\+ signed_width < stalk_width"):
         SheafNodeClassifier(5, 2, stalk_width=3, variant="conv-constant", constant_width=-1, signed_width=2)
+    with pytest.raises(ValueError, match="augmented=True needs a normalised Laplacian"):
+        SheafNodeClassifier(5, 2, stalk_width=3, variant="attention", augmented=True)
     with pytest.raises(ValueError, match="signed_width needs a -constant variant"):
         SheafNodeClassifier(5, 2, stalk_width=3, variant="conv", signed_width=1)
 
@@ -113,6 +115,9 @@ def test_constant_width_and_epsilon_reach_the_layers():
     assert manual.restriction[0, 1].tolist()[1:] == [[0, 1, 0], [0, 0, -1]]
     assert torch.allclose(signed(cx), ref(manual), atol=1e-12)
     assert not torch.allclose(signed(cx), model(cx), atol=1e-3)
+    for variant in ("conv", "nsd"):
+        net = SheafNodeClassifier(5, 3, stalk_width=3, variant=variant, augmented=True, num_layers=2)
+        assert [layer.augmented for layer in net.layers] == [True, True]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

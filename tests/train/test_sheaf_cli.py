@@ -36,11 +36,12 @@ def test_constant_width_and_epsilon_flags(tmp_path, monkeypatch):
     out = tmp_path / "run"
     assert cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "",
                      "--splits", "1", "--epochs", "2", "--stalk-width", "4", "--constant-width", "2", "--epsilon",
-                     "--signed-width", "1",
+                     "--signed-width", "1", "--augmented-laplacian",
                      "--no-residual-dropout", "--normalize-features", "--checkpoint-by", "loss", "--out", str(out),
                      "--data-root", str(tmp_path / "data")]) == 0
     config = json.loads((out / "summary.json").read_text())["config"]
-    assert config["constant_width"] == 2 and config["signed_width"] == 1 and config["epsilon"] is True and config["residual_dropout"] is False
+    assert config["constant_width"] == 2 and config["signed_width"] == 1 and config["augmented"] is True
+    assert config["epsilon"] is True and config["residual_dropout"] is False
     assert config["normalize_features"] is True and config["checkpoint_by"] == "loss"
 
 

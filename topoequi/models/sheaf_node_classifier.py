@@ -56,6 +56,10 @@ class SheafNodeClassifier(torch.nn.Module):
             layer (:obj:`True`), or, as in Neural Sheaf Diffusion, only on the
             features entering each layer's Laplacian term, so the residual
             stream and the decoder input are not dropped (:obj:`False`). (default: :obj:`True`)
+        augmented (bool, optional): normalise the Laplacian by :math:`D + I`,
+            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}` (Neural Sheaf Diffusion's
+            normalisation), not the attention variants, whose coefficients
+            replace the normalisation. (default: :obj:`False`)
 
     Shapes:
         - **input:** a :class:`~topoequi.topology.SimplicialComplex` with ``x``
@@ -67,7 +71,7 @@ class SheafNodeClassifier(torch.nn.Module):
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 16, stalk_width: int = 4,
                  num_layers: int = 2, variant: str = "conv", dropout: float = 0.5,
                  input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False,
-                 residual_dropout: bool = True, signed_width: int = 0) -> None:
+                 residual_dropout: bool = True, signed_width: int = 0, augmented: bool = False) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
@@ -77,6 +81,8 @@ class SheafNodeClassifier(torch.nn.Module):
                              "and 1 <= constant_width + signed_width < stalk_width, got "
                              f"constant_width={constant_width!r}, signed_width={signed_width!r}, "
                              f"stalk_width={stalk_width!r}")
+        if augmented and "attention" in variant:
+            raise ValueError(f"SheafNodeClassifier: augmented=True needs a normalised Laplacian, not {variant!r}")
         if signed_width and not variant.endswith("-constant"):
             raise ValueError(f"SheafNodeClassifier: signed_width needs a -constant variant, got {variant!r}")
         if num_layers < 1:
@@ -92,12 +98,12 @@ class SheafNodeClassifier(torch.nn.Module):
         def make() -> torch.nn.Module:
             if variant == "nsd":
                 return NeuralSheafDiffusionConv(hidden_channels, stalk_width, epsilon=epsilon,
-                                                diffusion_dropout=inner)
+                                                diffusion_dropout=inner, augmented=augmented)
             if "attention" in variant:
                 return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent,
                                                    epsilon=epsilon, diffusion_dropout=inner)
             return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent, epsilon=epsilon,
-                                          diffusion_dropout=inner)
+                                          diffusion_dropout=inner, augmented=augmented)
 
         self.layers = ModuleList(make() for _ in range(num_layers))
         self.lin_out = Linear(stalk_width * hidden_channels, num_classes)

@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-residual-dropout", dest="residual_dropout", action="store_false",
                         help="drop out only the features entering each Laplacian term (as Neural Sheaf Diffusion "
                              "does), not the residual stream after every layer")
+    parser.add_argument("--augmented-laplacian", dest="augmented", action="store_true",
+                        help="normalise the sheaf Laplacian by D + I, (D + I)^-1/2 L (D + I)^-1/2, as Neural Sheaf "
+                             "Diffusion does (conv variants and the nsd control)")
     parser.add_argument("--normalize-features", action="store_true",
                         help="divide each node's features by their sum (Neural Sheaf Diffusion's preprocessing)")
     parser.add_argument("--clique-dim", type=int, default=2, choices=(1, 2),
@@ -87,7 +90,7 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
                                    variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
                                    constant_width=args.constant_width, epsilon=args.epsilon,
                                    residual_dropout=args.residual_dropout,
-                                   signed_width=args.signed_width)
+                                   signed_width=args.signed_width, augmented=args.augmented)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:

@@ -39,6 +39,12 @@ def test_update_rule_is_x_minus_laplacian():
     conv.normalize = True
     norm = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes, normalized=True).to_dense()
     assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (norm @ y).reshape_as(x), atol=1e-12)
+    # augmented: (D + I)^{-1/2} L (D + I)^{-1/2}, D the diagonal of L (padding coordinates: D = 0, rows 0)
+    conv.augmented = True
+    inv = (lap.diagonal() + 1).rsqrt()
+    aug = inv[:, None] * lap * inv[None, :]
+    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (aug @ y).reshape_as(x), atol=1e-12)
+    assert not torch.allclose(aug, norm, atol=1e-3)
 
 
 def test_epsilon_weights_the_residual_per_stalk_coordinate():
@@ -170,6 +176,8 @@ def test_bad_input():
         LocalHomologySheafConv(4, 3, persistent=True)(torch.randn(cx.num_nodes, 3, 4), cx.edges)
     with pytest.raises(ValueError, match="LocalHomologySheafConv: channels"):
         LocalHomologySheafConv(0, 3)
+    with pytest.raises(ValueError, match="LocalHomologySheafConv: augmented=True needs normalize=True"):
+        LocalHomologySheafConv(4, 3, normalize=False, augmented=True)
     with pytest.raises(ValueError, match="NeuralSheafDiffusionConv: maps"):
         NeuralSheafDiffusionConv(2, 2, maps="general")
 

@@ -12,7 +12,7 @@ from topoequi.topology.sheaf import persistent_local_homology_restriction
 
 
 def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
-                     normalize: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                     normalize: bool, augmented: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""The blocks of the (normalised) sheaf Laplacian, for message passing.
 
     Returns ``edge_index`` (``u -> v`` for every edge, then ``v -> u``), the
@@ -20,7 +20,10 @@ def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
     :math:`B_{vu} = F_{v \le e}^\top F_{u \le e}` (``[2E, d, d]``, target
     ``v``), and the diagonal blocks :math:`L_{vv} = \sum_u A_{vu}`
     (``[N, d, d]``), so that :math:`(L Y)_v = L_{vv} Y_v - \sum_u B_{vu} Y_u`.
-    With ``normalize`` every block is scaled to :math:`D^{-1/2} L D^{-1/2}`.
+    With ``normalize`` every block is scaled to :math:`D^{-1/2} L D^{-1/2}`
+    (:math:`D` the diagonal of the diagonal blocks; zero rows stay zero), with
+    ``augmented`` as well to :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, which damps
+    low-degree vertices as a self-loop does (GCN's renormalisation).
     Products of the small ``d x d`` maps are formed once, so applying
     :math:`L` costs one ``d x d`` by ``d x C`` product per vertex and per
     directed edge.
@@ -34,7 +37,10 @@ def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
     diag = own.new_zeros(num_nodes, *own.shape[1:]).index_add_(0, target, own)
     if normalize:
         deg = diag.diagonal(dim1=-2, dim2=-1)
-        inv = torch.where(deg > 0, deg.clamp(min=1e-12).rsqrt(), torch.zeros_like(deg))
+        if augmented:
+            inv = (deg + 1).rsqrt()
+        else:
+            inv = torch.where(deg > 0, deg.clamp(min=1e-12).rsqrt(), torch.zeros_like(deg))
         scale_t, scale_s = inv[target], inv[edge_index[0]]
         own = scale_t[..., :, None] * own * scale_t[..., None, :]
         cross = scale_t[..., :, None] * cross * scale_s[..., None, :]
@@ -80,6 +86,8 @@ class LocalHomologySheafConv(MessagePassing):
         stalk_width (int): :math:`d`.
         persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
         normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
+        augmented (bool, optional): normalise by :math:`D + I` instead,
+            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, as Neural Sheaf Diffusion does. (default: :obj:`False`)
         act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
         temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
@@ -97,7 +105,7 @@ class LocalHomologySheafConv(MessagePassing):
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
                  act: str | None = "elu", temperature: float = 0.5, epsilon: bool = False,
-                 diffusion_dropout: float = 0.0, **kwargs) -> None:
+                 diffusion_dropout: float = 0.0, augmented: bool = False, **kwargs) -> None:
         kwargs.setdefault("aggr", "add")
         super().__init__(node_dim=0, **kwargs)
         name = self.__class__.__name__
@@ -110,7 +118,10 @@ class LocalHomologySheafConv(MessagePassing):
         if not 0 <= diffusion_dropout <= 1:
             raise ValueError(f"{name}: diffusion_dropout must be in [0, 1], got {diffusion_dropout!r}")
         self.channels, self.stalk_width = channels, stalk_width
+        if augmented and not normalize:
+            raise ValueError(f"{name}: augmented=True needs normalize=True")
         self.persistent, self.normalize, self.temperature = persistent, normalize, temperature
+        self.augmented = augmented
         self.diffusion_dropout = diffusion_dropout
         self.act = activation_resolver(act) if act is not None else torch.nn.Identity()
         self.left = Parameter(torch.empty(stalk_width, stalk_width))      # W_1
@@ -159,7 +170,7 @@ class LocalHomologySheafConv(MessagePassing):
         self.check_input(x, edges)
         res = self.sheaf(x, edges, restriction, triangles)
         y = self.mix(x)
-        edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize)
+        edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize, self.augmented)
         out = diag @ y - self.propagate(edge_index, x=y, block=cross, size=(x.size(0), x.size(0)))
         return self.step(x, out)
 

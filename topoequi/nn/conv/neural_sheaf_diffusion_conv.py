@@ -30,6 +30,7 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
         stalk_width (int): :math:`d`.
         maps (str, optional): :obj:`"orthogonal"` or :obj:`"diagonal"`. (default: :obj:`"orthogonal"`)
         normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
+        augmented (bool, optional): use :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`. (default: :obj:`False`)
         act (str, optional): :math:`\sigma`. (default: :obj:`"elu"`)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`
             of :class:`LocalHomologySheafConv`. (default: :obj:`False`)
@@ -43,11 +44,11 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
 
     def __init__(self, channels: int, stalk_width: int, maps: str = "orthogonal", normalize: bool = True,
                  act: str | None = "elu", epsilon: bool = False, diffusion_dropout: float = 0.0,
-                 **kwargs) -> None:
+                 augmented: bool = False, **kwargs) -> None:
         if maps not in ("orthogonal", "diagonal"):
             raise ValueError(f"NeuralSheafDiffusionConv: maps must be 'orthogonal' or 'diagonal', got {maps!r}")
         super().__init__(channels, stalk_width, persistent=False, normalize=normalize, act=act, epsilon=epsilon,
-                         diffusion_dropout=diffusion_dropout, **kwargs)
+                         diffusion_dropout=diffusion_dropout, augmented=augmented, **kwargs)
         self.maps = maps
         out = stalk_width * (stalk_width - 1) // 2 if maps == "orthogonal" else stalk_width
         self.learner = Linear(2 * stalk_width * channels, max(out, 1), bias=False)
