@@ -16,12 +16,16 @@ def with_features(seed=0, n=20):
     return LocalHomologySheaf(stalk_width=3, weight="features")(cx)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_variants_are_permutation_equivariant(variant):
+@pytest.mark.parametrize("variant,options", [(v, {}) for v in VARIANTS] + [
+    ("conv-constant", {"constant_width": 0, "signed_width": 1, "augmented": True}),
+    ("nsd", {"augmented": True}),
+])
+def test_variants_are_permutation_equivariant(variant, options):
+    # the signed coordinate's -1 sits on the larger label of each edge, which relabelling moves
     torch.manual_seed(0)
     cx = with_features()
     cx.restriction = cx.restriction.double()
-    model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant=variant).double().eval()
+    model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant=variant, **options).double().eval()
     perm = torch.randperm(cx.num_nodes)
     new = permute_complex(cx, perm)
     new.x = cx.x[perm]
