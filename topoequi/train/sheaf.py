@@ -90,7 +90,8 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
                                    variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
                                    constant_width=args.constant_width, epsilon=args.epsilon,
                                    residual_dropout=args.residual_dropout,
-                                   signed_width=args.signed_width, augmented=args.augmented)
+                                   signed_width=args.signed_width if name.endswith("-constant") else 0,
+                                   augmented=args.augmented and "attention" not in name)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:
