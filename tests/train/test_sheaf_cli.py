@@ -62,19 +62,3 @@ def test_bad_arguments(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         cli.main(["train", "sheaf", "--dataset", "pubmed", "--out", str(tmp_path)])
 
-
-def test_signed_and_augmented_flags_reach_the_models_they_apply_to():
-    # one run may train several variants: --signed-width feeds the -constant ones, --augmented-laplacian the
-    # normalised ones (the attention coefficients replace the normalisation)
-    import argparse
-
-    from topoequi.train.sheaf import add_arguments, build_model
-
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["--dataset", "texas", "--out", "x", "--stalk-width", "4", "--signed-width", "1",
-                              "--augmented-laplacian"])
-    models = {name: build_model(name, 5, 3, args) for name in ("conv-constant", "conv", "attention", "nsd")}
-    assert {k: m.signed_width for k, m in models.items()} == {"conv-constant": 1, "conv": 0, "attention": 0, "nsd": 0}
-    assert {k: m.layers[0].augmented for k, m in models.items()} == {
-        "conv-constant": True, "conv": True, "attention": False, "nsd": True}
