@@ -50,3 +50,9 @@ __all__ = [
     "triangles_of",
     "with_constant_sheaf",
 ]
+
+from topoequi.topology.persistence import PersistenceDiagram
+from topoequi.topology.persistence_cubical import cubical_diagram
+from topoequi.topology.persistence_flag import clique_diagram, rips_diagram
+
+__all__ += ["PersistenceDiagram", "clique_diagram", "cubical_diagram", "rips_diagram"]
