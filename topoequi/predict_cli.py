@@ -1,0 +1,81 @@
+"""Predict with a trained model on new molecules: one row per structure.
+
+    topoequi predict CHECKPOINT INPUT... [--output results.csv|results.json] [--device auto|cpu|cuda:N]
+                     [--batch-size 64] [--seed 0] [--no-progress]
+
+INPUT is an ``.xyz`` (single or multi-frame), ``.sdf`` / ``.mol`` or ``.smi``
+file, or a SMILES string (3D coordinates from RDKit's ETKDG + MMFF94). Rows:
+name, formula, target, prediction, unit, error; structures that cannot be
+predicted keep their row with the error and the others are still predicted.
+Without ``--output`` the rows are printed as CSV. Exit status: 0 when every
+structure was predicted, 1 when some failed, 2 on a usage error (bad
+checkpoint, output format, device).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+COLUMNS = ("name", "formula", "target", "prediction", "unit", "error")
+FORMATS = (".csv", ".json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a best.pt or last.pt written by topoequi train")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help=".xyz, .sdf, .mol, .smi files or SMILES")
+    parser.add_argument("--output", default=None, help="write the rows to this .csv or .json file")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    parser.add_argument("--batch-size", type=int, default=64, help="structures per forward pass")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the SMILES conformers")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def rows_of(model, predictions) -> list[dict]:
+    return [{"name": p.name, "formula": p.formula, "target": model.target, "prediction": p.value,
+             "unit": p.unit, "error": p.error or ""} for p in predictions]
+
+
+def write_rows(rows: list[dict], output, fmt: str, header: dict) -> None:
+    """CSV (one row per structure) or JSON (``header`` and ``predictions``) to an open text stream."""
+    if fmt == ".json":
+        json.dump(header | {"predictions": rows}, output, indent=1)
+        output.write("\n")
+        return
+    writer = csv.DictWriter(output, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows([row | {"prediction": "" if row["prediction"] is None else repr(row["prediction"])}
+                      for row in rows])
+
+
+def run(args: argparse.Namespace) -> int:
+    from topoequi.inference import load
+
+    fmt = Path(args.output).suffix.lower() if args.output else ".csv"
+    try:
+        if fmt not in FORMATS:
+            raise ValueError(f"--output must end in {' or '.join(FORMATS)}, got {args.output!r}")
+        if args.batch_size < 1:
+            raise ValueError(f"--batch-size must be a positive int, got {args.batch_size}")
+        model = load(args.checkpoint, device=args.device)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"topoequi predict: error: {exc}", file=sys.stderr)
+        return 2
+    predictions = model.predict(args.inputs, batch_size=args.batch_size, progress=not args.no_progress,
+                                seed=args.seed)
+    rows = rows_of(model, predictions)
+    header = {"checkpoint": str(args.checkpoint), "target": model.target, "unit": model.unit,
+              "model": model.model_name}
+    if args.output:
+        with open(args.output, "w", newline="") as f:
+            write_rows(rows, f, fmt, header)
+    else:
+        write_rows(rows, sys.stdout, fmt, header)
+    failed = [p for p in predictions if p.error]
+    for p in failed:
+        print(f"topoequi predict: {p.name}: {p.error}", file=sys.stderr)
+    print(f"topoequi predict: {len(predictions) - len(failed)} of {len(predictions)} structures predicted"
+          + (f" -> {args.output}" if args.output else ""), file=sys.stderr)
+    return 1 if failed else 0
