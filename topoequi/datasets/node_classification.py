@@ -1,11 +1,14 @@
 """Node-classification benchmarks with their ten Geom-GCN splits, loaded offline.
 
-The raw files (Cora, CiteSeer, Texas, Wisconsin, Cornell, Actor/Film) are
-read from a read-only source folder laid out for PyG (``planetoid/``,
-``webkb/``, ``actor/``), copied once into a writable cache root, and loaded
-with PyG's own ``InMemoryDataset`` classes (``Planetoid(split="geom-gcn")``,
-``WebKB``, ``Actor``), whose ``process()`` builds ``processed/`` there. No
-download is ever attempted: a missing file raises ``FileNotFoundError``.
+The raw files (Cora, CiteSeer, Texas, Wisconsin, Cornell, Actor/Film) ship with
+the repository in ``datasets/`` (see ``datasets/README.md``), laid out for PyG
+(``planetoid/``, ``webkb/``, ``actor/``). They are copied into a writable cache
+root and loaded with PyG's own ``InMemoryDataset`` classes
+(``Planetoid(split="geom-gcn")``, ``WebKB``, ``Actor``), whose ``process()``
+builds ``processed/`` there; the cache is verified by SHA-256 and rebuilt when
+damaged (:class:`~topoequi.datasets.local.LocalDataset`). Nothing is ever
+downloaded: a missing file raises ``FileNotFoundError`` naming the path where
+it was expected.
 
 The returned graph is made undirected; ``train_mask`` / ``val_mask`` /
 ``test_mask`` are ``[N, 10]``, one column per split.
@@ -13,19 +16,25 @@ The returned graph is made undirected; ``train_mask`` / ``val_mask`` /
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from torch_geometric.data import Data
+from torch_geometric.datasets import Actor, Planetoid, WebKB
+
+from topoequi.datasets.local import LocalDataset
 
 NODE_DATASETS = ("texas", "wisconsin", "cornell", "actor", "cora", "citeseer")
 ALIASES = {"film": "actor"}
+NUM_SPLITS = 10
+
+REPOSITORY_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+"""The ``datasets/`` folder of the repository, which holds the raw files."""
 
 
 def default_source() -> Path:
-    """``$TOPOEQUI_DATASETS``, else ``shared/datasets`` beside the repository checkout."""
+    """``$TOPOEQUI_DATASETS`` when set, else the repository's ``datasets/`` folder (whatever the working directory)."""
     env = os.environ.get("TOPOEQUI_DATASETS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "datasets"
+    return Path(env).expanduser().resolve() if env else REPOSITORY_DATASETS
 
 
 def default_root() -> Path:
@@ -34,15 +43,32 @@ def default_root() -> Path:
     return Path(home) / "datasets"
 
 
-def _copy_tree(src: Path, dst: Path) -> None:
-    if not src.is_dir():
-        raise FileNotFoundError(f"dataset folder '{src}' does not exist (set TOPOEQUI_DATASETS or pass source)")
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in src.iterdir():
-        if f.is_file() and not (dst / f.name).exists():
-            tmp = dst / f".{f.name}.tmp"
-            shutil.copyfile(f, tmp)
-            os.replace(tmp, dst / f.name)
+class OfflineWebKB(LocalDataset, WebKB):
+    """PyG's ``WebKB`` (Texas, Wisconsin, Cornell) from local raw files only."""
+
+
+class OfflineActor(LocalDataset, Actor):
+    """PyG's ``Actor`` (Film) from local raw files only."""
+
+
+class OfflinePlanetoid(LocalDataset, Planetoid):
+    """PyG's ``Planetoid`` (Cora, CiteSeer) from local raw files only, with the Geom-GCN split files."""
+
+    @property
+    def required_raw_files(self) -> list[str]:
+        splits = [f"{self.name.lower()}_split_0.6_0.2_{i}.npz" for i in range(NUM_SPLITS)]
+        return list(self.raw_file_names) + (splits if self.split == "geom-gcn" else [])
+
+
+def _open_dataset(key: str, root: Path, source: Path):
+    if key in ("texas", "wisconsin", "cornell"):
+        return OfflineWebKB(str(root / "webkb"), key, raw_sources=[source / "webkb" / key / "raw"])
+    if key == "actor":
+        return OfflineActor(str(root / "actor"), raw_sources=[source / "actor" / "raw"])
+    pyg = {"cora": "Cora", "citeseer": "CiteSeer"}[key]
+    folder = source / "planetoid" / pyg
+    return OfflinePlanetoid(str(root / "planetoid"), pyg, split="geom-gcn",
+                            raw_sources=[folder / "raw", folder / "geom_gcn_splits"])
 
 
 def load_node_classification(name: str, root: str | os.PathLike | None = None,
@@ -57,7 +83,6 @@ def load_node_classification(name: str, root: str | os.PathLike | None = None,
         normalize_features (bool): divide each node's features by their sum (rows of zeros stay zero),
             the bag-of-words preprocessing of Neural Sheaf Diffusion's experiments. (default: ``False``)
     """
-    from torch_geometric.datasets import Actor, Planetoid, WebKB
     from torch_geometric.utils import to_undirected
 
     if not isinstance(name, str):
@@ -65,25 +90,20 @@ def load_node_classification(name: str, root: str | os.PathLike | None = None,
     key = ALIASES.get(name.lower(), name.lower())
     if key not in NODE_DATASETS:
         raise ValueError(f"name must be one of {', '.join(NODE_DATASETS)} (or film), got {name!r}")
+    for arg, value in (("root", root), ("source", source)):
+        if value is not None and not str(value).strip():
+            raise ValueError(f"{arg} must be a folder path, got an empty string")
     root = Path(root) if root is not None else default_root()
     source = Path(source) if source is not None else default_source()
-    if key in ("texas", "wisconsin", "cornell"):
-        _copy_tree(source / "webkb" / key / "raw", root / "webkb" / key / "raw")
-        dataset = WebKB(str(root / "webkb"), key)
-    elif key == "actor":
-        _copy_tree(source / "actor" / "raw", root / "actor" / "raw")
-        dataset = Actor(str(root / "actor"))
-    else:
-        pyg = {"cora": "Cora", "citeseer": "CiteSeer"}[key]
-        dst = root / "planetoid" / pyg / "geom-gcn" / "raw"
-        _copy_tree(source / "planetoid" / pyg / "raw", dst)
-        _copy_tree(source / "planetoid" / pyg / "geom_gcn_splits", dst)
-        dataset = Planetoid(str(root / "planetoid"), pyg, split="geom-gcn")
+    if not source.is_dir():
+        raise FileNotFoundError(f"dataset source folder '{source}' does not exist (the repository's datasets/ "
+                                "holds the raw files; set TOPOEQUI_DATASETS or pass source to use another)")
+    dataset = _open_dataset(key, root, source)
     data = dataset[0]
     data.edge_index = to_undirected(data.edge_index, num_nodes=data.num_nodes)
     for mask in ("train_mask", "val_mask", "test_mask"):
         m = getattr(data, mask)
-        if m.dim() != 2 or m.size(1) != 10:
+        if m.dim() != 2 or m.size(1) != NUM_SPLITS:
             raise ValueError(f"{name}: expected ten splits in {mask}, got shape {list(m.shape)}")
     if normalize_features:
         data.x = data.x / data.x.sum(-1, keepdim=True).clamp_min(1e-12)

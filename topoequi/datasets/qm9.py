@@ -45,18 +45,18 @@ records which way each molecule went.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 from tqdm import tqdm
+
+from topoequi.datasets.local import LocalDataset
 
 HAR2EV = 27.211386246
 """Hartree to eV, as in PyG."""
@@ -361,14 +361,6 @@ def data_list_from_packed(packed: dict[str, np.ndarray], progress: bool = True) 
     return data_list
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class AddRadiusGraph:
     """Store the radius graph of ``pos`` as ``radius_edge_index`` (bonds stay in ``edge_index``).
 
@@ -392,7 +384,7 @@ class AddRadiusGraph:
         return f"AddRadiusGraph(r={self.r}, max_num_neighbors={self.max_num_neighbors})"
 
 
-class QM9(InMemoryDataset):
+class QM9(LocalDataset):
     r"""QM9 (`Ramakrishnan et al., 2014 <https://doi.org/10.1038/sdata.2014.22>`_) built
     offline, with PyG's target layout (see the module docstring for the mapping).
 
@@ -417,8 +409,10 @@ class QM9(InMemoryDataset):
         transform, pre_transform, pre_filter, force_reload: as in
             :class:`~torch_geometric.data.InMemoryDataset`.
 
-    The processed cache is verified against a SHA-256 written next to it; a
-    corrupt or truncated cache is rebuilt with a warning, never used.
+    The processed cache (with PyG's ``pre_transform.pt`` / ``pre_filter.pt``) is
+    verified against the SHA-256 checksums written next to it; a corrupt or
+    truncated cache is rebuilt with a warning, never used
+    (:class:`~topoequi.datasets.local.LocalDataset`).
     """
 
     SOURCES = ("auto", "qm9pack", "sample")
@@ -446,7 +440,7 @@ class QM9(InMemoryDataset):
             radius_transform = AddRadiusGraph(radius, max_num_neighbors)
             transform = radius_transform if transform is None else _Chain(radius_transform, transform)
         super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload)
-        self._load_verified()
+        self.load(self.processed_paths[0])
         if subset is not None:
             self._indices = self._subset_indices(subset)
 
@@ -464,16 +458,9 @@ class QM9(InMemoryDataset):
     def raw_file_names(self) -> list[str]:
         return []
 
-    def download(self) -> None:  # everything is local: qm9pack's wheel or the embedded sample
-        pass
-
     @property
     def processed_file_names(self) -> list[str]:
         return [f"qm9_{self.source}_v{self.VERSION}.pt"]
-
-    @property
-    def checksum_path(self) -> str:
-        return self.processed_paths[0] + ".sha256"
 
     def process(self) -> None:
         if self.source == "qm9pack":
@@ -487,25 +474,7 @@ class QM9(InMemoryDataset):
             data_list = [d for d in data_list if self.pre_filter(d)]
         if self.pre_transform is not None:
             data_list = [self.pre_transform(d) for d in data_list]
-        path = self.processed_paths[0]
-        tmp = f"{path}.{os.getpid()}.tmp"
-        self.save(data_list, tmp)
-        with open(tmp + ".sha256", "w") as f:
-            f.write(file_sha256(tmp) + "\n")
-        os.replace(tmp, path)
-        os.replace(tmp + ".sha256", self.checksum_path)
-
-    def _load_verified(self) -> None:
-        path = self.processed_paths[0]
-        try:
-            expected = Path(self.checksum_path).read_text().strip()
-            if file_sha256(path) != expected:
-                raise ValueError("checksum mismatch")
-            self.load(path)
-        except Exception as exc:  # noqa: BLE001 - any failure means the cache cannot be trusted
-            warnings.warn(f"QM9: processed cache {path} is corrupt ({exc}); rebuilding it", stacklevel=3)
-            self.process()
-            self.load(path)
+        self.save(data_list, self.processed_paths[0])
 
     def target(self, target: int | str) -> Tensor:
         """Values of one target over this dataset (``[len(self)]``, float32)."""
