@@ -21,7 +21,7 @@ from torch import Tensor
 from topoequi.symmetry.group import Group, Irrep, planar_angle_and_flip
 from topoequi.symmetry.intertwiners import intertwiner_basis
 from topoequi.symmetry.planar import PlanarGroup
-from topoequi.symmetry.representation import Rep
+from topoequi.symmetry.representation import Rep, decompose
 
 
 # -- e3nn --------------------------------------------------------------------------
@@ -43,19 +43,9 @@ def to_e3nn(rep: Rep):
 
 
 def from_e3nn(irreps, group: Group | None = None) -> Rep:
-    """e3nn ``Irreps`` (or their string) as a representation of O(3) (or SO(3), ignoring parity)."""
-    from e3nn.o3 import Irreps
-
-    from topoequi.symmetry import O3
-
-    group = group or O3()
-    if group.name not in ("SO(3)", "O(3)"):
-        raise ValueError(f"from_e3nn: group must be SO(3) or O(3), got {group}")
-    pairs = []
-    for mul, ir in Irreps(irreps):
-        psi = group.irrep(ir.l) if group.name == "SO(3)" else group.irrep(ir.l, int(ir.p == -1))
-        pairs.append((psi, mul))
-    return Rep(group, pairs)
+    """e3nn ``Irreps`` (or their string) as a representation of O(3) (or SO(3), ignoring parity);
+    the same as :meth:`Rep.from_e3nn`."""
+    return Rep.from_e3nn(irreps, group or "O(3)")
 
 
 # -- escnn -------------------------------------------------------------------------
@@ -124,8 +114,6 @@ def to_escnn(rep: Rep, max_frequency: int = 3):
 
 def from_escnn(field_type, group: Group) -> Rep:
     """An escnn ``FieldType`` (of a supported group) as a topoequi representation, with change of basis."""
-    from topoequi.symmetry.representation import decompose
-
     gspace = field_type.gspace
     escnn_gspace(group)  # validates that the group is supported
 

@@ -10,16 +10,16 @@ the element itself. Each group lists its real irreducible representations
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from topoequi.symmetry.representation import Rep
+GROUP_NAMES = ("SO(2)", "O(2)", "C<N>", "D<N>", "SO(3)", "O(3)", "SO(2)@R3", "O(2)@R3", "C<N>@R3",
+               "D<N>@R3", "O", "Oh", "Ci", "Cs", "<rotation group of R3>+inversion|mirror")
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,16 @@ class Irrep:
     def is_trivial(self) -> bool:
         return self == self.group.trivial_irrep
 
+    @property
+    def label(self) -> str:
+        """Its name in representation strings, e.g. ``"1o"`` for the vectors of O(3)."""
+        return self.group.irrep_label(self.id)
+
+    def __str__(self) -> str:
+        return self.label
+
     def __repr__(self) -> str:
-        return f"{self.group.name}{list(self.id)}"
+        return f"{self.group.name}[{self.label}]"
 
 
 class Group(ABC):
@@ -58,8 +66,9 @@ class Group(ABC):
 
     Subclasses set ``name``, ``d`` (dimension of the space acted on),
     ``order`` (``None`` for continuous groups) and ``has_reflections``, and
-    implement :meth:`irrep_ids`, :meth:`irrep_matrices`, :meth:`sample` and
-    either :meth:`elements` (finite groups) or :meth:`grid`.
+    implement :meth:`irrep_ids`, :meth:`irrep_label`, :meth:`irrep_matrices`,
+    :meth:`sample`, either :meth:`elements` (finite groups) or :meth:`grid`,
+    and :meth:`from_name` for the names they answer to.
     """
 
     name: str
@@ -78,9 +87,12 @@ class Group(ABC):
         return self.name
 
     def __reduce__(self):  # groups pickle by name
-        from topoequi.symmetry import group_from_name
-
         return group_from_name, (self.name,)
+
+    @classmethod
+    def from_name(cls, name: str) -> Group | None:
+        """The group of this class called ``name`` (case-insensitive), or ``None``."""
+        return None
 
     @property
     def is_finite(self) -> bool:
@@ -99,6 +111,10 @@ class Group(ABC):
     def irrep_matrices(self, id: tuple, elements: Tensor) -> Tensor:
         """Matrices of irrep ``id`` at ``[B, d, d]`` elements (no input checks)."""
 
+    @abstractmethod
+    def irrep_label(self, id: tuple) -> str:
+        """The label of irrep ``id`` in representation strings; its first integer is the frequency."""
+
     def irrep(self, *id) -> Irrep:
         """The irrep with label ``id``, e.g. ``SO3().irrep(2)`` or ``O2().irrep(1, 3)``."""
         if len(id) == 1 and isinstance(id[0], tuple):
@@ -114,6 +130,17 @@ class Group(ABC):
                 raise ValueError(f"{self.name}: max_frequency is required for a continuous group")
             max_frequency = 10**6
         return [self.irrep(i) for i in self.irrep_ids(max_frequency)]
+
+    def parse_irrep(self, label: str) -> Irrep:
+        """The irrep called ``label`` (see :meth:`irrep_label`), e.g. ``O3().parse_irrep("1o")``."""
+        digits = re.search(r"\d+", label)
+        if self.is_finite or digits:
+            for psi in self.irreps(None if self.is_finite else int(digits.group())):
+                if psi.label == label:
+                    return psi
+        valid = ", ".join(psi.label for psi in self.irreps(None if self.is_finite else 2))
+        raise ValueError(f"{self.name} has no irrep {label!r}; its irreps are {valid}"
+                         f"{'' if self.is_finite else ', ... (one per frequency)'}")
 
     @cached_property
     def trivial_irrep(self) -> Irrep:
@@ -194,26 +221,27 @@ class Group(ABC):
     def _contains_orthogonal(self, g: Tensor, atol: float) -> Tensor:
         """Membership test for matrices already known to be orthogonal."""
 
-    # -- representations ------------------------------------------------------
-    @cached_property
-    def standard_rep(self) -> Rep:
-        """The defining action on R^d, decomposed into irreps (with a change of basis)."""
-        from topoequi.symmetry.representation import decompose
 
-        return decompose(self, lambda g: g, self.d)
+def _concrete_subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_concrete_subclasses(sub)]
+    return out
 
-    def trivial_rep(self, multiplicity: int = 1) -> Rep:
-        from topoequi.symmetry.representation import Rep
 
-        return Rep(self, [(self.trivial_irrep, multiplicity)])
+def group_from_name(name: str) -> Group:
+    """The group with this name, e.g. ``"SO(3)"``, ``"O(3)"``, ``"C8"``, ``"D4@R3"``, ``"Ci"``.
 
-    def regular_rep(self, max_frequency: int | None = None) -> Rep:
-        """The band-limited regular representation: each irrep psi of frequency
-        <= ``max_frequency`` with multiplicity ``dim(psi) / type_dim(psi)``
-        (the full regular representation of a finite group when ``None``)."""
-        from topoequi.symmetry.representation import Rep
-
-        return Rep(self, [(psi, psi.dim // psi.type_dim) for psi in self.irreps(max_frequency)])
+    Names are case-insensitive; see ``GROUP_NAMES``. Each concrete group class
+    answers for its own names (:meth:`Group.from_name`).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"group name must be a str, got {type(name).__name__}")
+    for cls in _concrete_subclasses(Group):
+        group = cls.from_name(name.strip())
+        if group is not None:
+            return group
+    raise ValueError(f"unknown group {name!r}; valid names: {', '.join(GROUP_NAMES)}")
 
 
 # -- helpers shared by the concrete groups ---------------------------------------

@@ -11,18 +11,25 @@ multiple of ``2 pi / N``. Irreps, in one real basis:
   the determinant; ``(1, k)``, ``0 < k`` (``k < N/2``), the 2-dim
   ``R(k theta) F^s`` (real type); for even N, ``(j, N/2)``:
   ``cos(N theta / 2) (-1)^(j s)``.
+
+Irrep labels in representation strings: ``"k"`` for the rotation groups and
+for the 2-dim irreps of the reflection groups; a 1-dim irrep of a reflection
+group adds ``e`` or ``o`` (even or odd under the flip): O(2) has ``0e``
+(trivial), ``0o`` (determinant), ``1``, ``2``, ...; D4 has ``0e, 0o, 1, 2e, 2o``.
 """
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 from torch import Tensor
 
 from topoequi.symmetry.group import Group, planar_angle_and_flip, rotation_2d, round_to_multiple
+from topoequi.symmetry.representation import RepresentationFactories
 
 
-class PlanarGroup(Group):
+class PlanarGroup(RepresentationFactories, Group):
     """SO(2) (``N=None``), O(2) (``N=None, reflections=True``), C_N or D_N on R^2."""
 
     d = 2
@@ -38,6 +45,16 @@ class PlanarGroup(Group):
         else:
             self.name = f"D{N}" if reflections else f"C{N}"
             self.order = 2 * N if reflections else N
+
+    @classmethod
+    def from_name(cls, name: str) -> PlanarGroup | None:
+        low = name.lower()
+        if low in ("so(2)", "o(2)"):
+            return cls(None, reflections=low == "o(2)")
+        m = re.fullmatch(r"([cd])(\d+)", low)
+        if m and int(m.group(2)) >= 1:
+            return cls(int(m.group(2)), reflections=m.group(1) == "d")
+        return None
 
     # -- irreps ---------------------------------------------------------------
     def _max_k(self, max_frequency: int) -> int:
@@ -68,6 +85,10 @@ class PlanarGroup(Group):
                 return 2, (1 if self.has_reflections else 2), k
         raise ValueError(f"{self.name} has no irrep {id}; valid ids look like "
                          f"{self.irrep_ids(2)}")
+
+    def irrep_label(self, id: tuple) -> str:
+        k = id[-1]
+        return f"{k}{'eo'[id[0]]}" if self.has_reflections and self._is_one_dim(k) else str(k)
 
     def _angle_and_flip(self, g2: Tensor) -> tuple[Tensor, Tensor]:
         theta, s = planar_angle_and_flip(g2)

@@ -1,53 +1,63 @@
-"""Representations as first-class objects.
+"""Representations as first-class values, in the manner of e3nn's ``Irreps``.
 
 A :class:`Rep` is a direct sum of irreps with multiplicities, optionally
 followed by an orthogonal change of basis ``Q``:
 ``rho(g) = Q (psi_1(g)^{+m_1} + psi_2(g)^{+m_2} + ...) Q^T``.
 Inside the direct sum, the ``m`` copies of an irrep are stored one after the
 other (the layout of e3nn's ``"m x l"``), so a feature of type ``rho`` is a
-tensor ``[..., rho.dim]``.
+tensor ``[..., rho.dim]``. Its string form lists ``multiplicity x label`` per
+entry, in feature order, and parses back to the same representation:
+``Rep("16x0e+8x1o")`` (O(3), as e3nn), ``Rep("SO(2)", "4x0+2x1")``,
+``Dihedral(4).rep("2x0e+1x1+1x2o")``; each group's labels are listed in
+:mod:`~topoequi.symmetry.planar` and :mod:`~topoequi.symmetry.spatial`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache, cached_property
 
 import torch
 from torch import Tensor
 
-from topoequi.symmetry.group import Group, Irrep
+from topoequi.symmetry.group import Group, Irrep, group_from_name
+from topoequi.symmetry.intertwiners import intertwiner_basis
+from topoequi.symmetry.rep_parsing import MulIrrep, as_pair, parse_entries
 
 ORTHOGONALITY_TOL = 1e-8
-
-
 class Rep:
-    """A representation of ``group``: ``[(irrep, multiplicity), ...]`` and a change of basis.
+    """A representation of ``group``: irreps with multiplicities, and a change of basis.
 
     Args:
-        group: the group.
-        irreps: irreps or ``(irrep, multiplicity)`` pairs, in feature order.
-        change_of_basis: optional orthogonal ``[dim, dim]`` matrix ``Q``.
+        group (Group or str): the group, or its name. Called with a string
+            only, ``Rep("16x0e+8x1o")``, the group is O(3), as in e3nn.
+        irreps (str or list): the string form (``"16x0e+8x1o"``), or entries in
+            feature order: irreps, ``(multiplicity, irrep)`` or ``(irrep,
+            multiplicity)``, with irreps as objects, labels or ids.
+        change_of_basis (Tensor, optional): orthogonal ``[dim, dim]`` matrix ``Q``.
+
+    ``rep.irreps`` holds the ``(irrep, multiplicity)`` pairs; iterating and
+    indexing give :class:`MulIrrep` ``(mul, irrep)`` entries as e3nn does, and
+    a slice is a representation.
 
     Example::
 
-        >>> G = SO3()
-        >>> rho = Rep(G, [(G.irrep(0), 16), (G.irrep(1), 8)])
-        >>> rho.dim
-        40
+        >>> rho = Rep("16x0e+8x1o")
+        >>> rho.dim, str(rho * 2), rho[1]
+        (40, '16x0e+8x1o+16x0e+8x1o', MulIrrep(mul=8, irrep=O(3)[1o]))
     """
 
-    def __init__(self, group: Group, irreps: Iterable[Irrep | tuple[Irrep, int]],
+    def __init__(self, group: Group | str, irreps: str | Iterable | None = None,
                  change_of_basis: Tensor | None = None):
+        if irreps is None and isinstance(group, str):  # Rep("16x0e+8x1o"): O(3), as e3nn
+            group, irreps = "O(3)", group
+        group = group_from_name(group) if isinstance(group, str) else group
         if not isinstance(group, Group):
-            raise TypeError(f"Rep: group must be a topoequi Group, got {type(group).__name__}")
-        pairs = []
-        for item in irreps:
-            psi, mult = item if isinstance(item, tuple) else (item, 1)
-            if not isinstance(psi, Irrep) or psi.group != group:
-                raise ValueError(f"Rep: {psi!r} is not an irrep of {group}")
-            if not isinstance(mult, int) or mult < 0:
-                raise ValueError(f"Rep: multiplicity of {psi} must be a non-negative int, got {mult!r}")
-            if mult:
-                pairs.append((psi, mult))
+            raise TypeError(f"Rep: group must be a topoequi Group or its name, got {type(group).__name__}")
+        if irreps is None:
+            raise TypeError("Rep: irreps is required, e.g. Rep(group, '2x0+1x1')")
+        pairs = parse_entries(group, irreps) if isinstance(irreps, str) else [as_pair(group, i) for i in irreps]
+        pairs = [(psi, m) for psi, m in pairs if m]
         self.group = group
         self.irreps: tuple[tuple[Irrep, int], ...] = tuple(pairs)
         self.dim = sum(psi.dim * m for psi, m in pairs)
@@ -59,6 +69,57 @@ class Rep:
                 raise ValueError("Rep: change_of_basis must be orthogonal")
             change_of_basis = None if torch.equal(q, torch.eye(self.dim, dtype=torch.float64)) else q
         self.change_of_basis: Tensor | None = change_of_basis
+
+    # -- constructors ---------------------------------------------------------
+    @classmethod
+    def from_string(cls, text: str, group: Group | str = "O(3)") -> Rep:
+        """Parse ``"16x0e+8x1o"`` (labels of ``group``); the inverse of ``str(rep)``."""
+        if not isinstance(text, str):
+            raise TypeError(f"Rep.from_string: text must be a str, got {type(text).__name__}")
+        return cls(group, text)
+
+    @classmethod
+    def from_irreps(cls, group: Group | str, irreps: Iterable) -> Rep:
+        """Entries ``[(multiplicity, irrep), ...]``, irreps as objects, labels or ids: ``[(16, (0,)), (8, "1")]``."""
+        return cls(group, list(irreps))
+
+    @classmethod
+    def from_e3nn(cls, irreps, group: Group | str = "O(3)") -> Rep:
+        """e3nn ``Irreps`` (or their string) as a representation of O(3), or of SO(3) ignoring parity."""
+        group = group_from_name(group) if isinstance(group, str) else group
+        if group.name not in ("SO(3)", "O(3)"):
+            raise ValueError(f"Rep.from_e3nn: group must be SO(3) or O(3), got {group}")
+        text = irreps if isinstance(irreps, str) else str(irreps)
+        if group.name == "SO(3)":
+            text = re.sub(r"(\d)[eoy]", r"\1", text)
+        return cls(group, text)
+
+    @classmethod
+    def cast(cls, value: Rep | str | Iterable, group: Group | str) -> Rep:
+        """``value`` as a representation of ``group``: a :class:`Rep` as it is, else parsed or built."""
+        group = group_from_name(group) if isinstance(group, str) else group
+        if isinstance(value, Rep):
+            if value.group != group:
+                raise ValueError(f"Rep: expected a representation of {group}, got one of {value.group}")
+            return value
+        return cls(group, value)
+
+    @classmethod
+    def trivial(cls, group: Group, multiplicity: int = 1) -> Rep:
+        """``multiplicity`` invariant scalars."""
+        return cls(group, [(multiplicity, group.trivial_irrep)])
+
+    @classmethod
+    def standard(cls, group: Group) -> Rep:
+        """The defining action on R^d, decomposed into irreps (with a change of basis)."""
+        return _standard(group)
+
+    @classmethod
+    def regular(cls, group: Group, max_frequency: int | None = None) -> Rep:
+        """The band-limited regular representation: each irrep psi of frequency
+        <= ``max_frequency`` with multiplicity ``dim(psi) / type_dim(psi)``
+        (the full regular representation of a finite group when ``None``)."""
+        return cls(group, [(psi.dim // psi.type_dim, psi) for psi in group.irreps(max_frequency)])
 
     # -- structure ------------------------------------------------------------
     def copy_offsets(self) -> dict[Irrep, list[int]]:
@@ -144,16 +205,53 @@ class Rep:
             q = torch.block_diag(self.change_of_basis_or_eye(), other.change_of_basis_or_eye())
         return Rep(self.group, self.irreps + other.irreps, q)
 
-    def __mul__(self, multiplicity: int) -> Rep:
-        if not isinstance(multiplicity, int) or multiplicity < 0:
-            raise ValueError(f"a representation can be multiplied by a non-negative int, got {multiplicity!r}")
-        out = Rep(self.group, [])
-        for _ in range(multiplicity):
-            out = out + self
-        return out
+    def __mul__(self, copies: int) -> Rep:
+        """``copies`` copies of the whole representation, one after the other (e3nn's and escnn's layout)."""
+        if not isinstance(copies, int) or copies < 0:
+            raise ValueError(f"a representation can be multiplied by a non-negative int, got {copies!r}")
+        q = None if self.change_of_basis is None else torch.block_diag(*[self.change_of_basis] * copies)
+        return Rep(self.group, self.irreps * copies, q)
 
     __rmul__ = __mul__
 
+    def simplify(self) -> Rep:
+        """Neighbouring entries of the same irrep merged (same layout): ``1x0e+1x0e+1x1o`` -> ``2x0e+1x1o``."""
+        merged: list[list] = []
+        for psi, m in self.irreps:
+            if merged and merged[-1][0] == psi:
+                merged[-1][1] += m
+            else:
+                merged.append([psi, m])
+        return Rep(self.group, [tuple(p) for p in merged], self.change_of_basis)
+
+    # -- sequence of (mul, irrep) entries, as e3nn ----------------------------
+    def __iter__(self) -> Iterator[MulIrrep]:
+        return (MulIrrep(m, psi) for psi, m in self.irreps)
+
+    def __len__(self) -> int:
+        return len(self.irreps)
+
+    def __getitem__(self, index: int | slice) -> MulIrrep | Rep:
+        if isinstance(index, slice):
+            if self.change_of_basis is not None:
+                raise ValueError(f"Rep: cannot slice {self}: its change of basis mixes the entries")
+            return Rep(self.group, self.irreps[index])
+        psi, m = self.irreps[index]
+        return MulIrrep(m, psi)
+
+    def __contains__(self, irrep: Irrep) -> bool:
+        return any(psi == irrep for psi, _ in self.irreps)
+
+    def slices(self) -> list[slice]:
+        """The feature slice of each entry (in the irreps basis), in order."""
+        return [slice(start, start + psi.dim * m) for psi, start, m in self.entries()]
+
+    def randn(self, *size: int, generator: torch.Generator | None = None, dtype: torch.dtype | None = None,
+              device: torch.device | str | None = None) -> Tensor:
+        """Standard normal features ``[*size, dim]`` (e3nn's "component" normalization)."""
+        return torch.randn(*size, self.dim, generator=generator, dtype=dtype, device=device)
+
+    # -- comparison and printing ----------------------------------------------
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rep) or other.group != self.group or other.irreps != self.irreps:
             return False
@@ -162,9 +260,14 @@ class Rep:
     def __hash__(self) -> int:
         return hash((self.group, self.irreps))
 
+    def __str__(self) -> str:
+        text = "+".join(str(entry) for entry in self)
+        return f"{text} (with change of basis)" if self.change_of_basis is not None else text
+
     def __repr__(self) -> str:
-        body = " + ".join(f"{m}x{list(psi.id)}" for psi, m in self.irreps) or "0"
-        return f"Rep[{self.group.name}]({body}{', with change of basis' if self.change_of_basis is not None else ''})"
+        text = "+".join(str(entry) for entry in self)
+        q = "" if self.change_of_basis is None else f", change_of_basis=<{self.dim}x{self.dim}>"
+        return f"Rep({self.group.name!r}, {text!r}{q})"
 
     def restrict(self, subgroup: Group) -> Rep:
         """This representation seen as one of a subgroup, decomposed into its irreps."""
@@ -183,8 +286,6 @@ def decompose(group: Group, rho: Callable[[Tensor], Tensor], dim: int, max_frequ
     a basis of the intertwiners psi -> rho is made into isometric embeddings
     with orthogonal ranges; these are the columns of the change of basis.
     """
-    from topoequi.symmetry.intertwiners import intertwiner_basis
-
     columns: list[Tensor] = []
     pairs: list[tuple[Irrep, int]] = []
     found = 0
@@ -229,5 +330,30 @@ def tensor_product(rep1: Rep, rep2: Rep) -> Rep:
 
 
 def irreps_rep(group: Group, spec: Sequence[tuple[tuple, int]]) -> Rep:
-    """Shorthand: ``irreps_rep(SO3(), [((0,), 16), ((1,), 8)])``."""
-    return Rep(group, [(group.irrep(i), m) for i, m in spec])
+    """``(id, multiplicity)`` pairs, the older spelling of :meth:`Rep.from_irreps`:
+    ``irreps_rep(SO3(), [((0,), 16), ((1,), 8)])`` is ``Rep("SO(3)", "16x0+8x1")``."""
+    return Rep.from_irreps(group, [(m, i) for i, m in spec])
+
+
+@cache
+def _standard(group: Group) -> Rep:
+    return decompose(group, lambda g: g, group.d)
+
+
+class RepresentationFactories:
+    """Shorthands every concrete group carries: ``G.rep("2x0+1x1")``, ``G.trivial_rep(4)``,
+    ``G.standard_rep``, ``G.regular_rep(L)`` (see :class:`Rep`'s constructors)."""
+
+    def rep(self, irreps: str | Iterable) -> Rep:
+        """A representation of this group from its string form or entries: ``G.rep("8x1")``."""
+        return Rep(self, irreps)
+
+    def trivial_rep(self, multiplicity: int = 1) -> Rep:
+        return Rep.trivial(self, multiplicity)
+
+    @cached_property
+    def standard_rep(self) -> Rep:
+        return Rep.standard(self)
+
+    def regular_rep(self, max_frequency: int | None = None) -> Rep:
+        return Rep.regular(self, max_frequency)

@@ -24,8 +24,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from topoequi.symmetry.group import Group
+from topoequi.symmetry.group import Group, group_from_name
 from topoequi.symmetry.planar import PlanarGroup
+from topoequi.symmetry.representation import RepresentationFactories
 
 MAX_SPHERICAL_L = 12  # highest degree of e3nn's closed-form real spherical harmonics
 
@@ -65,10 +66,17 @@ def _proper(g: Tensor) -> Tensor:
     return torch.linalg.det(g) > 0
 
 
-class SO3(Group):
-    """All rotations of R^3."""
+class SO3(RepresentationFactories, Group):
+    """All rotations of R^3; irrep labels ``"l"`` (``"0"``, ``"1"``, ...)."""
 
     name, d, order = "SO(3)", 3, None
+
+    @classmethod
+    def from_name(cls, name: str) -> SO3 | None:
+        return cls() if name.lower() == "so(3)" else None
+
+    def irrep_label(self, id: tuple) -> str:
+        return str(id[0])
 
     def irrep_ids(self, max_frequency: int) -> list[tuple]:
         return [(l,) for l in range(max_frequency + 1)]
@@ -127,8 +135,11 @@ def wigner_matrices(l: int, rotations: Tensor) -> Tensor:
     return (pinv @ y).transpose(-1, -2)
 
 
-class Axial(Group):
-    """A planar group acting on the xy plane of R^3 as rotations: ``h -> diag(h, det h)``."""
+class Axial(RepresentationFactories, Group):
+    """A planar group acting on the xy plane of R^3 as rotations: ``h -> diag(h, det h)``.
+
+    Its irreps and their labels are those of the planar group.
+    """
 
     d = 3
 
@@ -140,8 +151,18 @@ class Axial(Group):
         self.order = planar.order
         self.has_reflections = False  # a planar flip becomes a rotation by pi about x
 
+    @classmethod
+    def from_name(cls, name: str) -> Axial | None:
+        if not name.lower().endswith("@r3"):
+            return None
+        planar = group_from_name(name[:-3])
+        return cls(planar) if isinstance(planar, PlanarGroup) else None
+
     def irrep_ids(self, max_frequency):
         return self.planar.irrep_ids(max_frequency)
+
+    def irrep_label(self, id):
+        return self.planar.irrep_label(id)
 
     def _irrep_info(self, id):
         return self.planar._irrep_info(id)
@@ -190,8 +211,8 @@ def _octahedral_rotations() -> Tensor:
     return mats[torch.linalg.det(mats) > 0]
 
 
-class Octahedral(Group):
-    """The 24 rotations of the cube, with irreps A1, A2, E, T1, T2.
+class Octahedral(RepresentationFactories, Group):
+    """The 24 rotations of the cube, with irreps A1, A2, E, T1, T2 (also their labels).
 
     Writing ``g = S P`` (signed permutation), ``A2(g) = sign(P)``,
     ``T1(g) = g``, ``T2(g) = sign(P) g`` and ``E(g) = Q P Q^T`` where the rows of
@@ -203,8 +224,15 @@ class Octahedral(Group):
     _info: ClassVar[dict] = {("A1",): (1, 1, 0), ("T1",): (3, 1, 1), ("E",): (2, 1, 2),
              ("T2",): (3, 1, 2), ("A2",): (1, 1, 3)}
 
+    @classmethod
+    def from_name(cls, name: str) -> Octahedral | None:
+        return cls() if name.lower() == "o" else None
+
     def irrep_ids(self, max_frequency):
         return [i for i in self._ids if self._info[i][2] <= max_frequency]
+
+    def irrep_label(self, id):
+        return id[0]
 
     def _irrep_info(self, id):
         if id not in self._info:
@@ -236,8 +264,11 @@ class Octahedral(Group):
         return ((g - g.round()).abs() <= atol).flatten(1).all(1) & _proper(g)
 
 
-class WithReflection(Group):
+class WithReflection(RepresentationFactories, Group):
     """``H x {I, M}``: a subgroup H of SO(3) and an improper involution M that commutes with H.
+
+    Irrep labels: H's label followed by ``e`` or ``o`` (even or odd under M),
+    as e3nn's parity for O(3): ``"0e"``, ``"1o"``, ``"T1o"``.
 
     Args:
         base: the rotation group H.
@@ -263,8 +294,23 @@ class WithReflection(Group):
         self.name = self._special.get((base.name, reflection), f"{base.name}+{reflection}")
         self.order = None if base.order is None else 2 * base.order
 
+    @classmethod
+    def from_name(cls, name: str) -> WithReflection | None:
+        special = {v.lower(): k for k, v in cls._special.items()}
+        low = name.lower()
+        if low in special:
+            base, kind = special[low]
+            return cls(group_from_name(base), kind)
+        for kind in ("inversion", "mirror"):
+            if low.endswith("+" + kind):
+                return cls(group_from_name(name[: -len(kind) - 1]), kind)
+        return None
+
     def irrep_ids(self, max_frequency):
         return [i + (p,) for i in self.base.irrep_ids(max_frequency) for p in (0, 1)]
+
+    def irrep_label(self, id):
+        return self.base.irrep_label(id[:-1]) + "eo"[id[-1]]
 
     def _irrep_info(self, id):
         if len(id) < 2 or id[-1] not in (0, 1):
