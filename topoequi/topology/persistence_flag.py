@@ -63,7 +63,13 @@ def gudhi_flag_pairings(num_nodes: int, edges: np.ndarray, vertex_values: np.nda
     if len(edges):
         tree.insert_batch(np.ascontiguousarray(edges.T), edge_values)
     tree.expansion(max_dim + 1)
-    tree.compute_persistence()
+    return tree_pairings(tree, max_dim)
+
+
+def tree_pairings(tree: gudhi.SimplexTree, max_dim: int) -> list[Pairing]:
+    """Pairings of a flag simplex tree expanded to ``max_dim + 1``; the top dimension's homology is
+    computed only when the complex stops at or below ``max_dim`` (a graph without triangles)."""
+    tree.compute_persistence(persistence_dim_max=tree.dimension() <= max_dim)
     return flag_pairings(tree.flag_persistence_generators(), max_dim)
 
 
@@ -213,5 +219,4 @@ def _rips_pairings(points: np.ndarray, max_dim: int, max_edge_length: float, use
         return flag_pairings(gens, max_dim)
     tree = gudhi.RipsComplex(points=points, max_edge_length=max_edge_length).create_simplex_tree(
         max_dimension=max_dim + 1)
-    tree.compute_persistence()
-    return flag_pairings(tree.flag_persistence_generators(), max_dim)
+    return tree_pairings(tree, max_dim)
