@@ -1,33 +1,13 @@
 """Steerable point convolution with the classical analytic kernel basis."""
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
 from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.radial import GaussianRadialBasis
 from topoequi.symmetry import Rep
-from topoequi.symmetry.harmonics import harmonics, harmonics_rep
-
-
-def radial_harmonics(radial: Tensor, y: Tensor, harmonic_rep: Rep) -> Tensor:
-    r"""Products :math:`\phi_r(\|x\|)\, Y^l_k(\hat x)` of radial functions and harmonics, grouped by
-    irrep: ``[E, sum_psi R m_psi dim psi]``, in the basis of ``Rep(G, [(psi, R m_psi)])``.
-
-    Args:
-        radial (Tensor): ``[E, R]`` functions shared by every harmonic copy, or ``[E, R, M]`` one set per
-            copy (``M`` = number of irrep copies of ``harmonic_rep``).
-        y (Tensor): harmonics ``[E, harmonic_rep.dim]`` (irreps basis).
-        harmonic_rep (Rep): their representation.
-    """
-    parts, start, copy = [], 0, 0
-    for psi, m in harmonic_rep.irreps:  # [E, R, m, d] -> R m copies of psi
-        block = y[:, start:start + m * psi.dim].view(-1, 1, m, psi.dim)
-        r = radial[:, :, None, None] if radial.dim() == 2 else radial[:, :, copy:copy + m, None]
-        parts.append((r * block).flatten(1))
-        start, copy = start + m * psi.dim, copy + m
-    return torch.cat(parts, -1)
+from topoequi.symmetry.harmonics import harmonics, harmonics_rep, radial_harmonics
 
 
 class SteerableConv(SteerableMessagePassing):
