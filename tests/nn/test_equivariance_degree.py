@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from topoequi.nn import GroupLikelihood, ImplicitSteerableConv, SteerableConv
-from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
+from topoequi.nn.equivariance_degree import equivariance_degree
 from topoequi.symmetry import O2, Cyclic, Dihedral
+from topoequi.testing import plot_equivariance_degree
 
 
 def test_report_and_plot(tmp_path):

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from topoequi.symmetry import group_from_name, sampling_matrix
@@ -74,10 +75,13 @@ def test_adaptive_graph_samples_move_with_the_data():
         return scatter(x[:, src] * weight, dst, dim=1, dim_size=graph.num_nodes, reduce="sum")
 
     assert (conv(moved, hx) - conv(graph, x)).abs().max() < TOL
-    data = graph.to_data()
-    assert data.num_graphs == 3 and data.edge_index.shape == (2, 3 * 200)
+    data = Data(**graph.to_dict())  # the disjoint union of the three translated copies
+    assert data.num_nodes == 120 and data.edge_index.shape == (2, 3 * 200)
+    assert torch.equal(data.batch, torch.arange(3).repeat_interleave(40))
     assert torch.equal(data.edge_index[:, 200:400], base.edge_index + 40)
     assert torch.equal(data.edge_attr[:200], graph.relative_elements()[0].flatten(-2))
+    assert torch.equal(data.edge_attr[400:], graph.relative_elements()[2].flatten(-2))
+    assert torch.equal(data.elements[80:], graph.elements[2])
 
 
 def test_random_and_uniform_graphs():
@@ -88,7 +92,7 @@ def test_random_and_uniform_graphs():
     assert (uniform.relative_elements()[:, 0, 0] - 0.5).abs().max() < TOL
     rnd = GroupSampledGraph.random(group_from_name("Oh"), 10, k=3, generator=torch.Generator().manual_seed(0))
     assert bool(group_from_name("Oh").contains(rnd.elements).all()) and rnd.edge_index.shape == (2, 30)
-    data = uniform.to_data()
+    data = Data(**uniform.to_dict())
     assert data.num_nodes == 6 and data.edge_attr.shape == (12, 4)
 
 

@@ -21,7 +21,6 @@ from functools import lru_cache
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Batch, Data
 
 from topoequi.symmetry.fourier import check_regular, sampling_matrix
 from topoequi.symmetry.group import Group
@@ -179,15 +178,20 @@ class GroupSampledGraph:
         flat = coefficients.reshape(b, -1, rep.dim)
         return (flat @ a.to(coefficients).transpose(1, 2)).reshape(*coefficients.shape[:-1], n)
 
-    def to_data(self) -> Data | Batch:
-        """A PyG ``Data`` (a ``Batch`` of ``B`` graphs when translated): ``elements`` ``[N, d, d]``,
-        ``edge_index`` and ``edge_attr`` = the flattened relative elements ``[E, d * d]``."""
-        rel = self.relative_elements()
+    def to_dict(self) -> dict[str, Tensor | int]:
+        """The graph as tensors named as PyG's ``Data`` fields, e.g. ``Data(**graph.to_dict())``:
+        ``elements`` ``[N, d, d]``, ``edge_index``, ``edge_attr`` = the flattened relative
+        elements ``[E, d * d]`` and ``num_nodes``. A translated graph gives the disjoint union
+        of its ``B`` copies (``B N`` nodes, ``B E`` edges) and a ``batch`` vector ``[B N]``."""
+        rel = self.relative_elements().flatten(-2)
         if self.elements.dim() == 3:
-            return Data(elements=self.elements, edge_index=self.edge_index, edge_attr=rel.flatten(-2),
-                        num_nodes=self.num_nodes)
-        return Batch.from_data_list([Data(elements=e, edge_index=self.edge_index, edge_attr=r.flatten(-2),
-                                          num_nodes=self.num_nodes) for e, r in zip(self.elements, rel)])
+            return {"elements": self.elements, "edge_index": self.edge_index, "edge_attr": rel,
+                    "num_nodes": self.num_nodes}
+        b, n = self.elements.shape[:2]
+        offsets = torch.arange(b, device=self.edge_index.device).repeat_interleave(self.edge_index.shape[1]) * n
+        return {"elements": self.elements.flatten(0, 1), "edge_index": self.edge_index.repeat(1, b) + offsets,
+                "edge_attr": rel.flatten(0, 1), "batch": torch.arange(b, device=rel.device).repeat_interleave(n),
+                "num_nodes": b * n}
 
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.elements.shape[:-2]))
