@@ -22,3 +22,10 @@ __all__ = [
     "LocalHomologySheafAttention", "LocalHomologySheafConv",
     "NeuralSheafDiffusionConv", "NormNonlinearity", "SteerableConv", "kl_divergence", "likelihood_kl_chain",
 ]
+
+from topoequi.nn.persistence_image import PersistenceImage
+from topoequi.nn.persistence_landscape import PersistenceLandscape
+from topoequi.nn.perslay import PersLay
+from topoequi.nn.topological_loss import TopologicalLoss
+
+__all__ += ["PersLay", "PersistenceImage", "PersistenceLandscape", "TopologicalLoss"]

@@ -156,3 +156,21 @@ def check_max_dim(owner: str, max_dim: object, top: int) -> int:
     if not isinstance(max_dim, int) or isinstance(max_dim, bool) or not 0 <= max_dim <= top:
         raise ValueError(f"{owner}: max_dim must be an int in [0, {top}], got {max_dim!r}")
     return max_dim
+
+
+def check_diagram_points(owner: str, points: Tensor, batch: Tensor | None,
+                         num_graphs: int | None) -> tuple[Tensor, int]:
+    """Validate finite diagram points ``[P, 2]`` with their ``batch``; returns the batch (zeros when
+    ``None``) and the number of diagrams (``num_graphs``, else ``batch.max() + 1``)."""
+    if not isinstance(points, Tensor) or not points.is_floating_point() or points.dim() != 2 \
+            or points.size(1) != 2:
+        shape = list(points.shape) if isinstance(points, Tensor) else type(points).__name__
+        raise ValueError(f"{owner}: points must be a floating-point tensor [P, 2] of (birth, death), got {shape}")
+    if not bool(torch.isfinite(points).all()):
+        raise ValueError(f"{owner}: points holds NaN or infinite values (essential classes go separately)")
+    if num_graphs is not None and (not isinstance(num_graphs, int) or num_graphs < 1):
+        raise ValueError(f"{owner}: num_graphs must be a positive int, got {num_graphs!r}")
+    batch = check_batch(owner, "batch", batch, points, num_graphs)
+    if num_graphs is None:
+        num_graphs = int(batch.max()) + 1 if batch.numel() else 1
+    return batch, num_graphs
