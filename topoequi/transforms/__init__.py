@@ -14,3 +14,12 @@ __all__ = [
     "RadiusGraph",
     "RipsComplex",
 ]
+
+from topoequi.transforms.persistence_diagrams import (
+    PersistenceDiagrams,
+    collate_diagrams,
+    diagram_keys,
+    diagrams_from_batch,
+)
+
+__all__ += ["PersistenceDiagrams", "collate_diagrams", "diagram_keys", "diagrams_from_batch"]
