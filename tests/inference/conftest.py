@@ -1,0 +1,57 @@
+"""Tiny QM9 runs trained once per session (a few seconds on 2 cores), and XYZ writing."""
+import numpy as np
+import pytest
+
+from topoequi.inference.molecule import SYMBOLS
+
+TINY_HPARAMS = {
+    "schnet": ["hidden_channels=16", "num_filters=16", "num_interactions=1", "num_gaussians=10"],
+    "implicit": ["num_layers=1", "hidden_irreps='8x0e+2x1o'", "embedding_dim=8", "channels=8",
+                 "max_frequency=1"],
+}
+"""A model that reads only (z, pos) and one that also reads the RDKit bonds."""
+
+
+@pytest.fixture(scope="session")
+def qm9_root(tmp_path_factory):
+    from topoequi.datasets import QM9
+
+    path = str(tmp_path_factory.mktemp("qm9"))
+    QM9(path, source="sample", progress=False)
+    return path
+
+
+def train_tiny(root: str, out, model: str) -> str:
+    """``topoequi train qm9`` on the first 80 sample molecules for 2 epochs; the path of best.pt."""
+    from topoequi.cli import build_parser
+    from topoequi.train import qm9
+
+    argv = ["train", "qm9", "--target", "homo", "--model", model, "--subset", "80", "--batch-size", "16",
+            "--epochs", "2", "--source", "sample", "--root", root, "--out", str(out), "--no-progress"]
+    for hp in TINY_HPARAMS[model]:
+        argv += ["--hp", hp]
+    args = build_parser().parse_args(argv)
+    qm9.check_args(args)
+    qm9.train(args)
+    return str(out / "best.pt")
+
+
+@pytest.fixture(scope="session")
+def schnet_ckpt(qm9_root, tmp_path_factory):
+    return train_tiny(qm9_root, tmp_path_factory.mktemp("schnet"), "schnet")
+
+
+@pytest.fixture(scope="session")
+def implicit_ckpt(qm9_root, tmp_path_factory):
+    return train_tiny(qm9_root, tmp_path_factory.mktemp("implicit"), "implicit")
+
+
+def _xyz_frame(z, pos, comment: str = "") -> str:
+    rows = "".join(f"{SYMBOLS[int(a) - 1]} {x:.10f} {y:.10f} {w:.10f}\n" for a, (x, y, w) in zip(z, np.asarray(pos)))
+    return f"{len(z)}\n{comment}\n{rows}"
+
+
+@pytest.fixture
+def xyz_frame():
+    """``xyz_frame(z, pos, comment="")``: one XYZ frame, coordinates with 10 decimals."""
+    return _xyz_frame

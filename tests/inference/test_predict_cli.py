@@ -1,0 +1,59 @@
+import argparse
+import csv
+import json
+
+import pytest
+
+import topoequi
+from topoequi import predict_cli
+
+
+def run(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="topoequi predict")
+    predict_cli.add_arguments(parser)
+    return predict_cli.run(parser.parse_args([*map(str, argv), "--no-progress"]))
+
+
+@pytest.fixture
+def water_xyz(tmp_path):
+    path = tmp_path / "water.xyz"
+    path.write_text("3\n\nO 0 0 0.1173\nH 0 0.7572 -0.4692\nH 0 -0.7572 -0.4692\n"
+                    "3\n\nO 0 0 0.1173\nH 0 0.7572 -0.4692\nNa 0 -0.7572 -0.4692\n")
+    return path
+
+
+def test_csv_rows_match_python_and_failures_keep_their_row(schnet_ckpt, water_xyz, tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    assert run(schnet_ckpt, water_xyz, "CC#N", "--output", out) == 1  # one structure failed
+    rows = list(csv.DictReader(out.open()))
+    assert [r["name"] for r in rows] == ["water#1", "water#2", "CC#N"]
+    assert rows[0]["formula"] == "H2O" and rows[0]["target"] == "homo" and rows[0]["unit"] == "eV"
+    expected = topoequi.load(schnet_ckpt).predict([water_xyz, "CC#N"])[0].value  # the same batch
+    assert float(rows[0]["prediction"]) == expected and rows[0]["error"] == ""
+    assert rows[1]["prediction"] == "" and "element(s) Na not in the training set" in rows[1]["error"]
+    err = capsys.readouterr().err
+    assert "topoequi predict: water#2: element(s) Na" in err and "2 of 3 structures predicted" in err
+
+
+def test_json_output_and_stdout(schnet_ckpt, water_xyz, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert run(schnet_ckpt, f"{water_xyz}", "--output", out, "--batch-size", "1") == 1
+    report = json.loads(out.read_text())
+    assert report["target"] == "homo" and report["model"] == "schnet" and len(report["predictions"]) == 2
+    assert isinstance(report["predictions"][0]["prediction"], float)
+    capsys.readouterr()
+    assert run(schnet_ckpt, "C=O") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "name,formula,target,prediction,unit,error" and lines[1].startswith("C=O,CH2O,homo,-")
+
+
+def test_usage_errors_are_one_line_and_exit_2(schnet_ckpt, tmp_path, capsys):
+    assert run(schnet_ckpt, "CCO", "--output", tmp_path / "out.txt") == 2
+    assert capsys.readouterr().err == ("topoequi predict: error: --output must end in .csv or .json, "
+                                       f"got '{tmp_path / 'out.txt'}'\n")
+    assert run(tmp_path / "none.pt", "CCO") == 2
+    assert "error: checkpoint" in capsys.readouterr().err
+    assert run(schnet_ckpt, "CCO", "--device", "tpu") == 2
+    assert "error: device must be 'auto', 'cpu' or 'cuda[:N]', got 'tpu'" in capsys.readouterr().err
+    assert run(schnet_ckpt, "CCO", "--batch-size", "0") == 2
+    assert capsys.readouterr().err.count("\n") == 1
