@@ -29,3 +29,13 @@ from topoequi.nn.perslay import PersLay
 from topoequi.nn.topological_loss import TopologicalLoss
 
 __all__ += ["PersLay", "PersistenceImage", "PersistenceLandscape", "TopologicalLoss"]
+
+from topoequi.nn.conv.steerable_image_conv import SteerableImageConv
+from topoequi.nn.group_pooling import GroupPooling
+from topoequi.nn.invariant_projection import InvariantProjection
+from topoequi.nn.pixelwise import Pixelwise
+from topoequi.nn.regular_fields import RegularBatchNorm, regular_field_rep
+from topoequi.nn.restrict_group import RestrictGroup, restrict_rep
+
+__all__ += ["GroupPooling", "InvariantProjection", "Pixelwise", "RegularBatchNorm", "RestrictGroup",
+            "SteerableImageConv", "regular_field_rep", "restrict_rep"]

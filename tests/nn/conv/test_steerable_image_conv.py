@@ -13,6 +13,14 @@ from topoequi.testing.image_equivariance import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny LAPACK calls of the basis solvers crawl on two busy threads
+    yield
+    torch.set_num_threads(threads)
+
+
 def mixed_reps(group):
     irreps = group.irreps(None if group.is_finite else 3)
     rep_in = Rep(group, [(p, 2) for p in irreps[:4]]) + group.standard_rep
