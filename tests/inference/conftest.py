@@ -1,8 +1,5 @@
-"""Tiny QM9 runs trained once per session (a few seconds on 2 cores), and XYZ writing."""
-import numpy as np
+"""Tiny QM9 runs trained once per session (a few seconds on 2 cores)."""
 import pytest
-
-from topoequi.inference.molecule import SYMBOLS
 
 TINY_HPARAMS = {
     "schnet": ["hidden_channels=16", "num_filters=16", "num_interactions=1", "num_gaussians=10"],
@@ -45,13 +42,3 @@ def schnet_ckpt(qm9_root, tmp_path_factory):
 def implicit_ckpt(qm9_root, tmp_path_factory):
     return train_tiny(qm9_root, tmp_path_factory.mktemp("implicit"), "implicit")
 
-
-def _xyz_frame(z, pos, comment: str = "") -> str:
-    rows = "".join(f"{SYMBOLS[int(a) - 1]} {x:.10f} {y:.10f} {w:.10f}\n" for a, (x, y, w) in zip(z, np.asarray(pos)))
-    return f"{len(z)}\n{comment}\n{rows}"
-
-
-@pytest.fixture
-def xyz_frame():
-    """``xyz_frame(z, pos, comment="")``: one XYZ frame, coordinates with 10 decimals."""
-    return _xyz_frame

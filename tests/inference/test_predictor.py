@@ -6,7 +6,7 @@ import torch
 from torch_geometric.data import Batch
 
 import topoequi
-from topoequi.inference import Molecule, MoleculePredictor
+from topoequi.inference import Molecule, MoleculePredictor, write_xyz
 from topoequi.train.checkpoint import atomic_save
 from topoequi.typing import WITH_RDKIT
 
@@ -50,13 +50,13 @@ def random_isometry(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_predictions_are_invariant_to_moving_the_file(request, qm9_root, tmp_path, xyz_frame, model):
+def test_predictions_are_invariant_to_moving_the_file(request, qm9_root, tmp_path, model):
     predictor = topoequi.load(checkpoint(request, model))
     molecules = split_molecules(qm9_root, predictor)
     q, t = random_isometry(0)
     for name, move in (("original", lambda p: p), ("moved", lambda p: p @ q.T + t)):
-        frames = [xyz_frame(d.z, move(d.pos.double().numpy())) for d in molecules]
-        (tmp_path / f"{name}.xyz").write_text("".join(frames))
+        write_xyz(tmp_path / f"{name}.xyz", [Molecule.from_arrays(d.name, d.z, move(d.pos.double().numpy()))
+                                             for d in molecules])
     before, after = (predictor.predict(tmp_path / f"{name}.xyz") for name in ("original", "moved"))
     assert [p.name for p in after] == [f"moved#{k}" for k in range(1, 8)] and all(p.error is None for p in after)
     error = max(abs(a.value - b.value) for a, b in zip(before, after))
@@ -67,14 +67,15 @@ def test_predictions_are_invariant_to_moving_the_file(request, qm9_root, tmp_pat
     assert exact_error < 1e-9  # float64, limited by the file's 10 decimals; measured 5e-11, 1e-11
 
 
-def test_every_input_kind_and_failures_in_order(schnet_ckpt, qm9_root, tmp_path, xyz_frame):
+def test_every_input_kind_and_failures_in_order(schnet_ckpt, qm9_root, tmp_path):
     predictor = topoequi.load(schnet_ckpt, device="cpu")
     molecules = split_molecules(qm9_root, predictor)[:3]
     reference = [p.value for p in predictor.predict(molecules)]
     assert [p.value for p in predictor.predict(Batch.from_data_list(molecules))] == reference
     assert [p.name for p in predictor.predict(molecules)] == [d.name for d in molecules]
     d = molecules[0]
-    (tmp_path / "two.xyz").write_text(xyz_frame(d.z, d.pos.numpy()) + "1\n\nC 0 0 0\n")
+    write_xyz(tmp_path / "two.xyz", [Molecule.from_arrays(d.name, d.z, d.pos)])
+    (tmp_path / "two.xyz").write_text((tmp_path / "two.xyz").read_text() + "1\n\nC 0 0 0\n")
     mixed = predictor.predict([(d.z, d.pos), tmp_path / "two.xyz", (torch.tensor([6, 17]), torch.eye(3)[:2]),
                                Molecule.from_arrays("mol", d.z.numpy(), d.pos.numpy()), 3.5], batch_size=2)
     assert [p.name for p in mixed] == ["molecule_1", "two#1", "two#2", "molecule_3", "mol", "input_5"]

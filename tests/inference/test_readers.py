@@ -8,6 +8,7 @@ from topoequi.inference import (
     read_smiles_file,
     read_structures,
     read_xyz,
+    write_xyz,
 )
 from topoequi.inference.molecule import atomic_number, formula
 from topoequi.inference.smiles import SmilesString, molecule_from_smiles
@@ -45,6 +46,15 @@ def test_xyz_multi_frame_reads_past_a_bad_frame(tmp_path):
     assert isinstance(second, Failure) and second.name == "frames#2"
     assert f"{tmp_path / 'frames.xyz'}:9: expected 'element x y z', got 'O zero 0 1.128'" in second.error
     assert third.z.tolist() == [6, 1, 8] and third.pos[0, 0] == pytest.approx(1.2e-3)
+
+
+def test_written_xyz_reads_back(tmp_path):
+    mols = [Molecule.from_arrays("water", [8, 1, 1], [p for _, p in WATER]),
+            Molecule.from_arrays("h2", [1, 1], [[0, 0, 0], [0, 0, 0.7414]])]
+    write_xyz(tmp_path / "out.xyz", mols)
+    back = read_xyz(tmp_path / "out.xyz")
+    assert [m.name for m in back] == ["out#1", "out#2"] and back[1].pos[1, 2] == 0.7414
+    assert all(np.array_equal(a.z, b.z) and np.array_equal(a.pos, b.pos) for a, b in zip(mols, back))
 
 
 def test_xyz_bad_count_and_truncated_frame_name_the_line(tmp_path):

@@ -1,4 +1,4 @@
-"""Molecule files: XYZ (single and multi-frame), SDF / MOL (V2000) and SMILES lists.
+"""Molecule files: XYZ (single and multi-frame, read and written), SDF / MOL (V2000) and SMILES lists.
 
 Every reader returns one entry per structure: a :class:`Molecule`, or a
 :class:`Failure` naming the file and line of what is wrong, so that the other
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from topoequi.inference.molecule import Failure, Molecule, atomic_number
+from topoequi.inference.molecule import SYMBOLS, Failure, Molecule, atomic_number
 from topoequi.inference.smiles import SmilesString
 
 Structure = Molecule | Failure | SmilesString
@@ -87,6 +87,13 @@ def read_xyz(path: str | os.PathLike) -> list[Molecule | Failure]:
     if len(out) == 1:
         out = [replace(out[0], name=path.stem)]
     return out
+
+
+def write_xyz(path: str | os.PathLike, molecules) -> None:
+    """Write :class:`Molecule` objects as one multi-frame XYZ file (names as comments, 10 decimals)."""
+    frames = [f"{len(m.z)}\n{m.name}\n" + "".join(f"{SYMBOLS[a - 1]} {x:.10f} {y:.10f} {z:.10f}\n"
+                                                   for a, (x, y, z) in zip(m.z, m.pos)) for m in molecules]
+    Path(path).write_text("".join(frames))
 
 
 def read_sdf(path: str | os.PathLike) -> list[Molecule | Failure]:
