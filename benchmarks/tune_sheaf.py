@@ -26,7 +26,13 @@ import torch
 
 from topoequi.datasets.node_classification import load_node_classification
 from topoequi.train.checkpoint import seed_everything
-from topoequi.train.sheaf import DATASETS, build_model, train_split
+from topoequi.train.sheaf import (
+    DATASETS,
+    SheafModelOptions,
+    SplitSchedule,
+    build_model,
+    train_split,
+)
 from topoequi.transforms import CliqueComplex, LocalHomologySheaf
 
 GRID = {
@@ -138,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         vals, tests = [], []
         for split in range(args.splits):
             seed_everything(split)
-            model = build_model(cfg["variant"], data.num_features, int(data.y.max()) + 1, ns)
-            res = train_split(model, data, split, ns)
+            model = build_model(cfg["variant"], data.num_features, int(data.y.max()) + 1,
+                                SheafModelOptions.from_args(ns))
+            res = train_split(model, data, split, SplitSchedule.from_args(ns))
             vals.append(100 * res["val_acc"])
             tests.append(100 * res["test_acc"])
         row = {"config": json.dumps(cfg, sort_keys=True), "val": f"{statistics.mean(vals):.2f}",

@@ -1,5 +1,3 @@
-import csv
-
 import numpy as np
 import pytest
 
@@ -58,24 +56,3 @@ def test_reduce_rejects_bad_files(tmp_path):
         main(["reduce", str(tmp_path / "x.csv")])
     with pytest.raises(FileNotFoundError):
         main(["reduce", str(tmp_path / "missing.npy")])
-
-
-def test_train_lattice_checkpoints_and_resume(tmp_path):
-    out = tmp_path / "run"
-    args = ["train", "lattice", "--dim", "3", "--iterations", "4", "--eval-every", "2", "--batch-size", "8",
-            "--valid-size", "8", "--hidden", "4", "--layers", "1", "--reduction-steps", "2", "--out", str(out)]
-    assert main(args) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "log.csv"]
-    rows = list(csv.DictReader((out / "log.csv").read_text().splitlines()))
-    assert [r["iteration"] for r in rows] == ["2", "4"]
-    args[args.index("4")] = "6"
-    assert main(args + ["--resume"]) == 0
-    rows = list(csv.DictReader((out / "log.csv").read_text().splitlines()))
-    assert [r["iteration"] for r in rows] == ["2", "4", "6"]
-    with pytest.raises(ValueError, match="another configuration"):
-        main(args + ["--resume", "--hidden", "5"])
-    b3, _ = scrambled_bases(uniform_integer_bases(3, 3, seed=2), seed=3)
-    np.save(tmp_path / "b3.npy", b3)
-    assert main(["reduce", str(tmp_path / "b3.npy"), "--checkpoint", str(out / "best.pt")]) == 0
-    u = np.load(tmp_path / "b3.U.npy")
-    assert [abs(d) for d in integer_determinant(u)] == [1] * 3

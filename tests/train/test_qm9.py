@@ -88,8 +88,17 @@ def test_bad_arguments_name_what_is_valid(root, tmp_path, capsys):
     assert "unknown QM9 target 'homoo'" in err and "valid targets: mu, alpha, homo" in err
     assert main(["train", "qm9", "--model", "painn", "--root", root, "--out", str(tmp_path)]) == 2
     assert "unknown model 'painn'; available: implicit, steerable, schnet, dimenet++" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="unknown hyper-parameters"):
-        qm9.build(parse(root, tmp_path, "--hp", "width=3"), None)
+    # hyper-parameters, devices and run folders are checked before any data is loaded
+    assert main(["train", "qm9", "--model", "schnet", "--hp", "width=3", "--root", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "unknown hyper-parameters ['width']" in capsys.readouterr().err
+    assert main(["train", "qm9", "--device", "cuda:99", "--root", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "--device 'cuda:99' does not exist here; available: cpu" in capsys.readouterr().err
+    assert main(["train", "qm9", "--epochs", "0", "--root", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "--epochs must be a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists() and not (tmp_path / "a").exists()
 
 
 def test_objectives_standardize_and_report_mev():

@@ -1,7 +1,7 @@
 """``build_model`` of ``topoequi train sheaf``: which options reach which model (no data needed)."""
 import argparse
 
-from topoequi.train.sheaf import add_arguments, build_model
+from topoequi.train.sheaf import SheafModelOptions, add_arguments, build_model
 
 
 def test_signed_and_augmented_flags_reach_the_models_they_apply_to():
@@ -11,7 +11,8 @@ def test_signed_and_augmented_flags_reach_the_models_they_apply_to():
     add_arguments(parser)
     args = parser.parse_args(["--dataset", "texas", "--out", "x", "--stalk-width", "4", "--signed-width", "1",
                               "--augmented-laplacian"])
-    models = {name: build_model(name, 5, 3, args) for name in ("conv-constant", "conv", "attention", "nsd")}
+    options = SheafModelOptions.from_args(args)
+    models = {name: build_model(name, 5, 3, options) for name in ("conv-constant", "conv", "attention", "nsd")}
     assert {k: m.signed_width for k, m in models.items()} == {"conv-constant": 1, "conv": 0, "attention": 0, "nsd": 0}
     assert {k: m.layers[0].augmented for k, m in models.items()} == {
         "conv-constant": True, "conv": True, "attention": False, "nsd": True}

@@ -1,12 +1,10 @@
 """The checkpoint epoch of ``train_split``: highest validation accuracy or lowest validation loss."""
-import argparse
-
 import pytest
 import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
-from topoequi.train.sheaf import train_split
+from topoequi.train.sheaf import SplitSchedule, train_split
 
 # Evaluation logits per epoch for 4 nodes (train, val, val, test; labels 0, 0, 1, 0). Epoch 1 has the best
 # validation accuracy (both right, barely) and a wrong test node; epoch 2 the lowest validation loss (one node
@@ -41,8 +39,8 @@ def data() -> Data:
 
 @pytest.mark.parametrize("by, epoch, test_acc, epochs_run", [("accuracy", 1, 0.0, 4), ("loss", 2, 1.0, 5)])
 def test_checkpoint_epoch(by, epoch, test_acc, epochs_run):
-    args = argparse.Namespace(lr=0.01, weight_decay=0.0, epochs=10, patience=2, checkpoint_by=by)
-    res = train_split(Scripted(), data(), 0, args)
+    schedule = SplitSchedule(lr=0.01, weight_decay=0.0, epochs=10, patience=2, checkpoint_by=by)
+    res = train_split(Scripted(), data(), 0, schedule)
     logits = torch.tensor(SCRIPT[epoch], dtype=torch.float)[1:3]
     assert res["epoch"] == epoch and res["test_acc"] == test_acc and res["epochs_run"] == epochs_run
     assert res["val_acc"] == [0.5, 1.0, 0.5][epoch]

@@ -38,12 +38,13 @@ class EquivariantBatchNorm(nn.Module):
         self.trivial = rep.group.trivial_irrep
         n_scalar = sum(m for psi, _, m in rep.entries() if psi == self.trivial)
         n_vector = sum(m for psi, _, m in rep.entries() if psi != self.trivial)
-        self.scalar_weight = nn.Parameter(torch.ones(n_scalar))
-        self.scalar_bias = nn.Parameter(torch.zeros(n_scalar))
-        self.vector_weight = nn.Parameter(torch.ones(n_vector))
-        self.register_buffer("running_mean", torch.zeros(n_scalar))
-        self.register_buffer("running_var", torch.ones(n_scalar))
-        self.register_buffer("running_sq", torch.ones(n_vector))
+        self.scalar_weight = nn.Parameter(torch.empty(n_scalar))
+        self.scalar_bias = nn.Parameter(torch.empty(n_scalar))
+        self.vector_weight = nn.Parameter(torch.empty(n_vector))
+        self.register_buffer("running_mean", torch.empty(n_scalar))
+        self.register_buffer("running_var", torch.empty(n_scalar))
+        self.register_buffer("running_sq", torch.empty(n_vector))
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for p, value in ((self.scalar_weight, 1.0), (self.scalar_bias, 0.0), (self.vector_weight, 1.0)):
@@ -52,12 +53,17 @@ class EquivariantBatchNorm(nn.Module):
         self.running_var.fill_(1.0)
         self.running_sq.fill_(1.0)
 
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.in_rep}, momentum={self.momentum}, eps={self.eps})"
+
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "EquivariantBatchNorm: x")
         if x.dim() != 2:
             raise ValueError(f"EquivariantBatchNorm: x must be [N, {self.in_rep.dim}], got {list(x.shape)}")
         if x.shape[0] == 0:
             return x
+        if x.dtype in (torch.bfloat16, torch.float16):  # statistics in float32 under mixed precision
+            x = x.float()
         use_batch = self.training and x.shape[0] > 1
         pieces, s, v = [], 0, 0
         for (psi, _, m), vec in zip(self.in_rep.entries(), split_entries(x, self.in_rep)):

@@ -3,35 +3,26 @@
 A checkpoint is a dict of tensors and plain Python values saved with
 ``torch.save``; it is written to a temporary file in the same folder and moved
 into place with ``os.replace``, so a reader sees either the old or the new
-file, never half of one. Loading uses ``weights_only=True``.
+file, never half of one. Loading uses ``weights_only=True`` and maps every
+tensor to the CPU, so a checkpoint written on a GPU loads anywhere (the
+trainer then moves the weights to its own device).
 """
 from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from topoequi.files import atomic_write
+
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save(obj, path)`` made atomic: write to a temp file, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """``torch.save(obj, path)`` made atomic (:func:`topoequi.files.atomic_write`)."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_checkpoint(path: str | os.PathLike, expected_config: dict | None = None,
@@ -78,7 +69,8 @@ def rng_state() -> dict:
     return {"python": random.getstate(),
             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
                       float(cached)),
-            "torch": torch.get_rng_state()}
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []}
 
 
 def set_rng_state(state: dict) -> None:
@@ -88,3 +80,6 @@ def set_rng_state(state: dict) -> None:
     keys = keys.numpy() if isinstance(keys, torch.Tensor) else np.asarray(keys)
     np.random.set_state((kind, keys.astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda", [])
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)

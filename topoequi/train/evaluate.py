@@ -1,7 +1,7 @@
 """Evaluate a training checkpoint on its test split (or another split).
 
     topoequi evaluate runs/qm9-homo-schnet/best.pt [--split test|valid|train]
-                      [--target homo] [--model schnet]
+                      [--target homo] [--model schnet] [--device auto|cpu|cuda:N]
 
 The checkpoint carries its task, target, model and hyper-parameters; the data
 are rebuilt the same way. ``--target`` / ``--model`` assert what the
@@ -11,7 +11,6 @@ message naming the difference.
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data source (default: the one the checkpoint was trained on)")
     parser.add_argument("--root", default=None, help="dataset cache folder")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
 
 
 def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = None,
                         source: str | None = None, root: str | None = None,
-                        batch_size: int = 64) -> dict:
+                        batch_size: int = 64, device: str = "auto") -> dict:
     """Rebuild the checkpoint's model and data; return ``{"mae": ..., "unit": ..., ...}``."""
     from torch.utils.data import Subset
 
@@ -40,17 +40,13 @@ def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = 
     if config.get("task") != "qm9":
         raise ValueError(f"checkpoint '{path}' is for task {config.get('task')!r}; "
                          "evaluate knows: qm9")
-    args = argparse.Namespace(target=config["target"], model=config["model"],
-                              hp=[f"{k}={v!r}" for k, v in config["hparams"].items()],
-                              split=config["split"], subset=config["subset"],
-                              source=source or config.get("source", "auto"),
-                              root=root, no_progress=False)
-    dataset, splits, _ = qm9.load_data(args)
-    stats = qm9.TargetStats(**config["stats"])
     if config["model"] not in qm9.MODELS:
         raise ValueError(f"checkpoint '{path}' is of model {config['model']!r}, which is not "
                          f"registered here (available: {', '.join(qm9.MODELS)})")
-    model = qm9.build(args, stats)
+    dataset, splits, _ = qm9.load_data(config["target"], config["split"], source or config.get("source", "auto"),
+                                       root, config["subset"])
+    stats = qm9.TargetStats(**config["stats"])
+    model = qm9.build_model(config["model"], config["hparams"], stats)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:
@@ -58,7 +54,7 @@ def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = 
                          f"hyper-parameters {config['hparams']}: {exc}") from exc
     loss_fn, metrics_fn = qm9.objectives(stats)
     trainer = Trainer(model, Subset(dataset, []), Subset(dataset, []), loss_fn, metrics_fn,
-                      TrainConfig(batch_size=batch_size), out_dir=".")
+                      TrainConfig(batch_size=batch_size, device=device), out_dir=None)
     result = trainer.evaluate(Subset(dataset, splits[split].tolist()), desc=split)
     return {"target": stats.target, "model": config["model"], "split": split,
             "mae": result["mae"], "unit": stats.unit, "size": len(splits[split]),
@@ -66,13 +62,12 @@ def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = 
 
 
 def run(args: argparse.Namespace) -> int:
+    from topoequi.train.device import resolve_device
+
+    resolve_device(args.device)
     expected = {k: v for k, v in (("target", args.target), ("model", args.model)) if v is not None}
-    try:
-        r = evaluate_checkpoint(args.checkpoint, args.split, expected, args.source, args.root,
-                                args.batch_size)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"topoequi evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    r = evaluate_checkpoint(args.checkpoint, args.split, expected, args.source, args.root,
+                            args.batch_size, args.device)
     print(f"{r['model']} on {r['target']} (epoch {r['epoch']}): {r['split']} MAE "
           f"{r['mae']:.2f} {r['unit']} over {r['size']} molecules")
     return 0

@@ -11,10 +11,8 @@ validation defect improves, ``best.pt`` (both atomically).
 from __future__ import annotations
 
 import argparse
-import csv
+import math
 import os
-import time
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--valid-size", type=int, default=128, help="validation bases (default 128)")
     parser.add_argument("--eval-every", type=int, default=15, help="iterations between validations (default 15)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: on a shared 2-core machine more threads are slower)")
     parser.add_argument("--out", default=None, help="run folder (default runs/lattice-n{dim})")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    from topoequi.train.options import add_engine_arguments
+
+    add_engine_arguments(parser)
+    parser.set_defaults(threads=1)  # on a shared 2-core machine more threads are slower
 
 
 def _config(args: argparse.Namespace) -> dict:
@@ -42,13 +41,19 @@ def _config(args: argparse.Namespace) -> dict:
             "steps": args.reduction_steps, "classical_proposals": not args.no_classical}
 
 
-def _check(args: argparse.Namespace) -> None:
-    for name in ("dim", "iterations", "batch_size", "hidden", "valid_size", "eval_every", "threads"):
+def check_args(args: argparse.Namespace):
+    """Check every flag before anything is built; return the loop settings (one epoch = ``eval_every``
+    iterations)."""
+    from topoequi.train.options import engine_config
+
+    for name in ("dim", "iterations", "batch_size", "hidden", "layers", "reduction_steps", "eval_steps",
+                 "valid_size", "eval_every"):
         if getattr(args, name) < (2 if name == "dim" else 1):
             raise ValueError(f"--{name.replace('_', '-')} must be at least {2 if name == 'dim' else 1}, "
                              f"got {getattr(args, name)}")
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    args.out = args.out or f"runs/lattice-n{args.dim}"
+    return engine_config(args, epochs=math.ceil(args.iterations / args.eval_every), batch_size=args.batch_size,
+                         lr=args.lr, grad_clip=1.0, seed=args.seed, monitor="valid_log_defect")
 
 
 def batch_of_bases(dim: int, size: int, seed: int):
@@ -59,82 +64,50 @@ def batch_of_bases(dim: int, size: int, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
-    from tqdm import tqdm
 
+    from topoequi.files import RunFolder
     from topoequi.lattice import lll_reduce, log_orthogonality_defect
     from topoequi.models import NeuralLatticeReducer
-    from topoequi.train.checkpoint import atomic_save, load_checkpoint, seed_everything
+    from topoequi.train.checkpoint import seed_everything
+    from topoequi.train.engine import Trainer
 
-    _check(args)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out or f"runs/lattice-n{args.dim}")
-    out.mkdir(parents=True, exist_ok=True)
-    config = _config(args)
-    seed_everything(args.seed)
-    model = NeuralLatticeReducer(config["hidden_channels"], config["num_layers"], config["steps"],
-                                 config["classical_proposals"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    start, best, history = 0, float("inf"), []
-    if args.resume and (out / "last.pt").is_file():
-        ckpt = load_checkpoint(out / "last.pt", expected_config=config)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start, best, history = ckpt["iteration"], ckpt["best"], ckpt["history"]
-        print(f"resumed from {out / 'last.pt'} at iteration {start}")
+    config = check_args(args)
+    with RunFolder(args.out, resume=args.resume, overwrite=args.overwrite):
+        identity = _config(args)
+        seed_everything(args.seed)
+        model = NeuralLatticeReducer(identity["hidden_channels"], identity["num_layers"], identity["steps"],
+                                     identity["classical_proposals"])
+        valid = batch_of_bases(args.dim, args.valid_size, seed=10**6 + args.seed)
+        reference = {"valid_lll_log_defect": float(log_orthogonality_defect(lll_reduce(valid)[0]).mean()),
+                     "valid_input_log_defect": float(log_orthogonality_defect(valid).mean())}
 
-    valid = batch_of_bases(args.dim, args.valid_size, seed=10**6 + args.seed)
-    valid_before = float(log_orthogonality_defect(valid).mean())
-    valid_lll = float(log_orthogonality_defect(lll_reduce(valid)[0]).mean())
+        def train_batches(trainer: Trainer, epoch: int):
+            for it in range(epoch * args.eval_every, min((epoch + 1) * args.eval_every, args.iterations)):
+                bases = torch.from_numpy(batch_of_bases(args.dim, args.batch_size, seed=args.seed * 10**7 + 2 * it))
+                yield bases.mT @ bases
 
-    def validate() -> float:
-        model.eval()
-        reduced, _ = model.reduce(valid, steps=args.eval_steps)
-        model.train()
-        return float(log_orthogonality_defect(reduced).mean())
+        def validate(trainer: Trainer) -> dict:
+            model.eval()
+            reduced, _ = model.reduce(valid, steps=args.eval_steps)
+            model.train()
+            return {"iteration": trainer.steps, "valid_log_defect": float(log_orthogonality_defect(reduced).mean()),
+                    **reference}
 
-    log_path = out / "log.csv"
-    fields = ["iteration", "train_loss", "valid_log_defect", "valid_lll_log_defect", "valid_input_log_defect",
-              "seconds"]
-    if not log_path.is_file() or start == 0:
-        with open(log_path, "w", newline="") as f:
-            csv.DictWriter(f, fields).writeheader()
-    def state(iteration: int) -> dict:
-        return {"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "iteration": iteration, "best": best, "history": history}
+        def adam(model, config):
+            return torch.optim.Adam(model.parameters(), lr=config.lr), None
 
-    if start == 0:
-        best = validate()
-        print(f"n={args.dim}: input log-defect {valid_before:.4f}, LLL {valid_lll:.4f}, "
-              f"model before training {best:.4f}")
-        atomic_save(state(0), out / "best.pt")  # the initialisation (Babai rounding) is a valid model
-    t0, running = time.time(), []
-    bar = tqdm(range(start, args.iterations), initial=start, total=args.iterations, desc=f"train lattice n={args.dim}")
-    for it in bar:
-        bases = torch.from_numpy(batch_of_bases(args.dim, args.batch_size, seed=args.seed * 10**7 + 2 * it))
-        loss = model(bases.mT @ bases)["loss"]
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        running.append(loss.item())
-        bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}")
-        if (it + 1) % args.eval_every == 0 or it + 1 == args.iterations:
-            value = validate()
-            row = {"iteration": it + 1, "train_loss": float(np.mean(running)), "valid_log_defect": value,
-                   "valid_lll_log_defect": valid_lll, "valid_input_log_defect": valid_before,
-                   "seconds": round(time.time() - t0, 1)}
-            running = []
-            history.append(row)
-            with open(log_path, "a", newline="") as f:
-                csv.DictWriter(f, fields).writerow(row)
-            if value < best:
-                best = value
-                atomic_save(state(it + 1), out / "best.pt")
-            atomic_save(state(it + 1), out / "last.pt")
-            bar.write(f"iteration {it + 1}: valid log-defect {value:.4f} (LLL {valid_lll:.4f}, best {best:.4f})")
-    print(f"best valid log-defect {best:.4f} vs LLL {valid_lll:.4f}; checkpoints in {out}")
+        trainer = Trainer(model, None, None, lambda out, gram: out["loss"], None, config, args.out,
+                          identity=identity, configure_optimizers=adam, train_batches=train_batches,
+                          validate=validate)
+        if not args.resume:  # the initialisation (Babai rounding) is a valid model: best.pt from the start
+            trainer.best = validate(trainer)["valid_log_defect"]
+            print(f"n={args.dim}: input log-defect {reference['valid_input_log_defect']:.4f}, "
+                  f"LLL {reference['valid_lll_log_defect']:.4f}, model before training {trainer.best:.4f}")
+            trainer.save("best.pt")
+        trainer.fit(resume=args.resume, overwrite=args.overwrite)
+    print(f"best valid log-defect {trainer.best:.4f} vs LLL {reference['valid_lll_log_defect']:.4f}; "
+          f"checkpoints in {args.out}")
     return 0
 
 

@@ -22,9 +22,7 @@ likelihoods reported by :func:`~topoequi.nn.equivariance_degree.equivariance_deg
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
@@ -72,9 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N of the training split")
     parser.add_argument("--subset", type=int, default=None, help="use the first N digits only (smoke runs)")
     parser.add_argument("--out", default=os.path.join("runs", "mixed-symmetry"), help="run folder")
-    parser.add_argument("--resume", action="store_true", help="continue the runs in --out")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--no-progress", action="store_true")
+    from topoequi.train.options import add_engine_arguments
+
+    add_engine_arguments(parser)
 
 
 def _check(args: argparse.Namespace) -> list[str]:
@@ -164,7 +162,8 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
     from topoequi.symmetry import Cyclic, Dihedral
     from topoequi.train.checkpoint import load_checkpoint, seed_everything
-    from topoequi.train.engine import TrainConfig, Trainer
+    from topoequi.train.engine import Trainer, adamw_cosine
+    from topoequi.train.options import engine_config
 
     out = os.path.join(args.out, *([f"seed{seed}"] if len(args.seed_list) > 1 else []), mode)
     identity = {"task": "mixed-symmetry", "model": mode, "seed": seed, "heads": args.heads,
@@ -180,24 +179,30 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
                                    num_layers=args.layers, branch_layers=args.branch_layers, balance=not args.no_balance)
     loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.kl_prior,
                                      args.concentration_weight)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=seed, monitor="valid_error",
-                         progress=not args.no_progress)
-    trainer = Trainer(model, split["train"], split["valid"], loss_fn, metrics_fn, config, out, identity=identity)
-    coefficients = [p for n, p in model.named_parameters() if n.startswith("likelihoods.")]
-    if coefficients:  # the likelihoods learn at their own rate
+    config = engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           weight_decay=args.weight_decay, seed=seed, monitor="valid_error")
+
+    def optimizers(model, config):
+        """AdamW; the likelihoods' coefficients at their own rate with the group lasso's proximal step."""
+        coefficients = [p for n, p in model.named_parameters() if n.startswith("likelihoods.")]
+        if not coefficients:
+            return adamw_cosine(model, config)
         others = [p for n, p in model.named_parameters() if not n.startswith("likelihoods.")]
-        trainer.optimizer = torch.optim.AdamW(
+        optimizer = torch.optim.AdamW(
             [{"params": others}, {"params": coefficients, "lr": args.likelihood_lr, "weight_decay": 0.0}],
-            lr=args.lr, weight_decay=args.weight_decay)
-        trainer.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, T_max=args.epochs)
+            lr=config.lr, weight_decay=config.weight_decay)
         if args.sparsity > 0:  # group lasso: a proximal step after each optimizer step
             def prox(optimizer, *_):
                 for lam in model.likelihoods:
                     lam.shrink_(optimizer.param_groups[1]["lr"] * args.sparsity)
 
-            trainer.optimizer.register_step_post_hook(prox)
-    history = trainer.fit(resume=args.resume and os.path.exists(os.path.join(out, "last.pt")))
+            optimizer.register_step_post_hook(prox)
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+
+    trainer = Trainer(model, split["train"], split["valid"], loss_fn, metrics_fn, config, out, identity=identity,
+                      configure_optimizers=optimizers)
+    history = trainer.fit(resume=args.resume and os.path.exists(os.path.join(out, "last.pt")),
+                          overwrite=args.overwrite)
     best = load_checkpoint(os.path.join(out, "best.pt"), expected_config=identity)
     model.load_state_dict(best["model"])
     report = equivariance_degree(model, subgroup=Cyclic(4))
@@ -256,20 +261,19 @@ def plot_accuracies(table: list[dict], path: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        models = _check(args)
-        if args.threads:
-            torch.set_num_threads(args.threads)
+    from topoequi.files import RunFolder, write_json
+    from topoequi.train.options import check_engine_arguments
+
+    models = _check(args)
+    check_engine_arguments(args)
+    with RunFolder(args.out, resume=args.resume, overwrite=args.overwrite, marker="results.json"):
         split = load_split(args, progress=not args.no_progress)
         results = [train_model(mode, seed, split, args) for seed in args.seed_list for mode in models]
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
-        print(f"topoequi train mixed-symmetry: error: {exc}", file=sys.stderr)
-        return 2
-    table = summarize(results)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args) | {"func": None}, "summary": table, "results": results}, f, indent=1)
-    plot_accuracies(table, os.path.join(args.out, "accuracy.png"))
+        table = summarize(results)
+        write_json(os.path.join(args.out, "results.json"),
+                   {"args": {k: v for k, v in vars(args).items() if k != "func"}, "summary": table,
+                    "results": results})
+        plot_accuracies(table, os.path.join(args.out, "accuracy.png"))
     print(f"{'model':<16} {'params':>7} {'digit acc (test)':>16} {'hand acc (test)':>16} {'digit (valid)':>14} "
           f"{'hand (valid)':>13}  mass on C4 per layer")
     for r in table:

@@ -1,8 +1,8 @@
 """Train a regressor of one QM9 target (L1 on the standardized target, MAE in natural units).
 
     topoequi train qm9 --target homo [--model implicit|steerable|schnet|dimenet++] [--epochs 10]
-                       [--subset N]
-                       [--batch-size 32] [--lr 5e-4] [--out DIR] [--resume] [--devices N]
+                       [--subset N] [--batch-size 32] [--lr 5e-4] [--out DIR] [--resume]
+                       [--device auto|cpu|cuda:N] [--precision float32|tf32|bf16-mixed] [--devices N]
 
 Data: :class:`topoequi.datasets.QM9` (the full QM9 from qm9pack when the
 ``qm9`` extra is installed, else the 5,000-molecule sample in ``datasets/``).
@@ -24,7 +24,6 @@ import argparse
 import ast
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,9 +118,11 @@ def natural_unit(target: str) -> tuple[str, float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="homo", help="QM9 target name (default: homo)")
-    parser.add_argument("--model", default=None,
-                        help=f"one of {', '.join(MODELS)} (default: {default_model()})")
+    from topoequi.datasets.qm9 import TARGETS
+    from topoequi.train.options import add_engine_arguments
+
+    parser.add_argument("--target", default="homo", help=f"QM9 target, one of {', '.join(TARGETS)}")
+    parser.add_argument("--model", default=default_model(), help=f"one of {', '.join(MODELS)}")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32, help="global batch size")
     parser.add_argument("--lr", type=float, default=5e-4)
@@ -129,16 +130,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=None, help="use the first N molecules")
     parser.add_argument("--split", choices=("standard", "paper"), default="standard")
-    parser.add_argument("--source", choices=("auto", "qm9pack", "sample"), default="auto")
-    parser.add_argument("--root", default=None, help="dataset cache folder")
+    parser.add_argument("--source", choices=("auto", "qm9pack", "sample"), default="auto",
+                        help="auto: the full QM9 when the qm9 extra is installed, else the embedded sample")
+    parser.add_argument("--root", default=None, help="dataset cache folder (default: $TOPOEQUI_HOME/qm9)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
-                        help="model hyper-parameter, e.g. --hp hidden_channels=128 (repeatable)")
+                        help="model hyper-parameter, e.g. --hp num_layers=3 (repeatable); the keys of "
+                             "each model are listed by an unknown one")
     parser.add_argument("--out", default=None, help="run folder (default: runs/qm9-TARGET-MODEL)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--devices", type=int, default=1,
-                        help="CPU processes for DistributedDataParallel (gloo)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    parser.add_argument("--no-progress", action="store_true")
+    add_engine_arguments(parser, processes=True)
 
 
 def parse_hparams(items: list[str]) -> dict:
@@ -160,23 +159,29 @@ def identity(args: argparse.Namespace) -> dict:
             "hparams": parse_hparams(args.hp), "split": args.split, "subset": args.subset}
 
 
-def load_data(args: argparse.Namespace):
-    """Dataset, split and training statistics of the target."""
+def load_data(target: str, split: str = "standard", source: str = "auto", root: str | None = None,
+              subset: int | None = None, progress: bool = True):
+    """Dataset, split indices and training statistics of ``target``."""
     from topoequi.datasets import QM9
     from topoequi.datasets.qm9 import target_index
 
-    index = target_index(args.target)
-    quiet = args.no_progress or int(os.environ.get("RANK", "0")) != 0
-    dataset = QM9(args.root, source=args.source, subset=args.subset, progress=not quiet)
-    split = dataset.split(args.split, seed=0)
-    y = dataset.target(index)[split["train"]].double()
-    unit, _ = natural_unit(args.target)
-    stats = TargetStats(args.target, index, float(y.mean()), float(y.std()), unit)
-    return dataset, split, stats
+    index = target_index(target)
+    dataset = QM9(root, source=source, subset=subset, progress=progress)
+    parts = dataset.split(split, seed=0)
+    sizes = {name: len(idx) for name, idx in parts.items()}
+    if min(sizes.values()) < 1:
+        raise ValueError(f"--subset {subset}: the {split} split of {len(dataset)} molecules has "
+                         f"{sizes['train']}/{sizes['valid']}/{sizes['test']} train/valid/test molecules; "
+                         "every part needs at least one")
+    y = dataset.target(index)[parts["train"]].double()
+    unit, _ = natural_unit(target)
+    stats = TargetStats(target, index, float(y.mean()), float(y.std()), unit)
+    return dataset, parts, stats
 
 
-def build(args: argparse.Namespace, stats: TargetStats) -> torch.nn.Module:
-    return MODELS[args.model](parse_hparams(args.hp), stats)
+def build_model(name: str, hparams: dict, stats: TargetStats) -> torch.nn.Module:
+    """The registered model ``name`` (:data:`MODELS`) with hyper-parameters ``hparams``."""
+    return MODELS[name](hparams, stats)
 
 
 def objectives(stats: TargetStats):
@@ -194,16 +199,20 @@ def objectives(stats: TargetStats):
     return loss_fn, metrics_fn
 
 
-def check_args(args: argparse.Namespace) -> None:
+def check_args(args: argparse.Namespace):
+    """Check every flag before any data is loaded; return the loop settings."""
     from topoequi.datasets.qm9 import target_index
+    from topoequi.train.options import engine_config
 
     target_index(args.target)  # unknown names list the valid ones
-    args.model = args.model or default_model()
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; available: {', '.join(MODELS)}")
-    if args.devices < 1:
-        raise ValueError(f"--devices must be at least 1, got {args.devices}")
+    if args.subset is not None and args.subset < 1:
+        raise ValueError(f"--subset must be at least 1, got {args.subset}")
+    build_model(args.model, parse_hparams(args.hp), None)  # unknown hyper-parameters fail here
     args.out = args.out or os.path.join("runs", f"qm9-{args.target}-{args.model}")
+    return engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         weight_decay=args.weight_decay, seed=args.seed)
 
 
 def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
@@ -214,31 +223,27 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
     from torch.utils.data import Subset
 
     from topoequi.train.checkpoint import load_checkpoint, seed_everything
-    from topoequi.train.engine import TrainConfig, Trainer, World, init_process_group
+    from topoequi.train.engine import Trainer, World, init_process_group
 
-    init_process_group()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    config = check_args(args)
+    init_process_group(args.device)
     world = World.current()
     if not world.is_main:  # rank 0 builds the dataset cache first
         torch.distributed.barrier()
-    dataset, split, stats = load_data(args)
+    dataset, split, stats = load_data(args.target, args.split, args.source, args.root, args.subset,
+                                      progress=not args.no_progress and world.is_main)
     if world.size > 1 and world.is_main:
         torch.distributed.barrier()
     run_identity = identity(args) | {"source": dataset.source, "stats": vars(stats)}
     if args.resume:  # refuse a checkpoint of another model or configuration before building
         load_checkpoint(os.path.join(args.out, "last.pt"), expected_config=run_identity)
     seed_everything(args.seed)
-    model = build(args, stats)
+    model = build_model(args.model, parse_hparams(args.hp), stats)
     loss_fn, metrics_fn = objectives(stats)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=args.seed,
-                         progress=not args.no_progress)
     trainer = Trainer(model, Subset(dataset, split["train"].tolist()),
                       Subset(dataset, split["valid"].tolist()), loss_fn, metrics_fn, config,
-                      args.out, identity=run_identity,
-                      callbacks=list(callbacks))
-    history = trainer.fit(resume=args.resume)
+                      args.out, identity=run_identity, callbacks=list(callbacks))
+    history = trainer.fit(resume=args.resume, overwrite=args.overwrite)
     best = load_checkpoint(os.path.join(args.out, "best.pt"), expected_config=trainer.identity)
     model.load_state_dict(best["model"])
     test = trainer.evaluate(Subset(dataset, split["test"].tolist()), desc="test")
@@ -247,10 +252,13 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
                "best_epoch": int(best["epoch"]), "epochs": len(history),
                "train_size": len(split["train"]), "valid_size": len(split["valid"]),
                "test_size": len(split["test"]), "processes": world.size,
+               "device": str(trainer.device), "precision": args.precision,
+               "backend": torch.distributed.get_backend() if world.size > 1 else None,
                "parameters": sum(p.numel() for p in model.parameters())}
     if world.is_main:
-        with open(os.path.join(args.out, "results.json"), "w") as f:
-            json.dump(results | {"history": history}, f, indent=1)
+        from topoequi.files import write_json
+
+        write_json(os.path.join(args.out, "results.json"), results | {"history": history})
     return results
 
 
@@ -259,22 +267,24 @@ def _train_in_process(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        check_args(args)
+    from topoequi.files import RunFolder
+
+    check_args(args)
+    if int(os.environ.get("RANK", "0")) != 0:  # a torchrun rank > 0: rank 0 holds the folder
+        train(args)
+        return 0
+    with RunFolder(args.out, resume=args.resume, overwrite=args.overwrite):
         if args.devices > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
             from topoequi.train.engine import spawn
 
-            spawn(_train_in_process, args.devices, args)
+            spawn(_train_in_process, args.devices, args, device=args.device)
             with open(os.path.join(args.out, "results.json")) as f:
                 results = json.load(f)
         else:
             results = train(args)
-    except (ValueError, FileExistsError, FileNotFoundError, ImportError) as exc:
-        print(f"topoequi train qm9: error: {exc}", file=sys.stderr)
-        return 2
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(f"{results['model']} on {results['target']}: test MAE {results['test_mae']:.2f} "
-              f"{results['unit']} (best valid {results['best_valid_mae']:.2f} at epoch "
-              f"{results['best_epoch']}, {results['train_size']}/{results['valid_size']}/"
-              f"{results['test_size']} molecules) -> {args.out}")
+    print(f"{results['model']} on {results['target']}: test MAE {results['test_mae']:.2f} "
+          f"{results['unit']} (best valid {results['best_valid_mae']:.2f} at epoch "
+          f"{results['best_epoch']}, {results['train_size']}/{results['valid_size']}/"
+          f"{results['test_size']} molecules, {results['processes']} process(es) on "
+          f"{results['device']}{' via ' + results['backend'] if results['backend'] else ''}) -> {args.out}")
     return 0

@@ -11,9 +11,8 @@ Sheaf Diffusion's default). Writes ``per_split.csv`` and
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 DATASETS = ("texas", "wisconsin", "cornell", "actor", "film", "cora", "citeseer")
@@ -60,38 +59,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clique-dim", type=int, default=2, choices=(1, 2),
                         help="dimension of the clique complex (2: with triangles)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1 is fastest for these small full-batch graphs)")
     parser.add_argument("--out", required=True, help="output folder for the CSV and the summary")
     parser.add_argument("--data-root", default=None, help="writable cache root (default $TOPOEQUI_HOME/datasets)")
-    parser.add_argument("--source", default=None, help="raw dataset folder (default ../shared/datasets)")
+    parser.add_argument("--source", default=None, help="raw dataset folder (default: the datasets/ folder of "
+                        "the repository, or $TOPOEQUI_DATASETS)")
+    from topoequi.train.options import add_engine_arguments
+
+    add_engine_arguments(parser, resume=False)
+    parser.set_defaults(threads=1)  # one thread is fastest for these small full-batch graphs
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+class _FromArgs:
+    @classmethod
+    def from_args(cls, args: argparse.Namespace):
+        """The fields of this class read off the parsed command line."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 
-def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Namespace):
+@dataclass(frozen=True)
+class SheafModelOptions(_FromArgs):
+    """Sizes and switches of the node classifiers (each flag reaches only the variants it applies to)."""
+
+    hidden: int = 32
+    stalk_width: int = 4
+    layers: int = 2
+    dropout: float = 0.5
+    input_dropout: float = 0.0
+    constant_width: int = 1
+    signed_width: int = 0
+    epsilon: bool = False
+    residual_dropout: bool = True
+    augmented: bool = False
+
+
+@dataclass(frozen=True)
+class SplitSchedule(_FromArgs):
+    """How one split is trained: Adam, ``epochs`` at most, ``patience`` epochs without a better checkpoint."""
+
+    lr: float = 0.01
+    weight_decay: float = 5e-3
+    epochs: int = 300
+    patience: int = 100
+    checkpoint_by: str = "accuracy"
+
+
+def build_model(name: str, in_channels: int, num_classes: int, options: SheafModelOptions):
     """A model whose ``forward`` takes the complex; ``name`` is a sheaf variant or a baseline."""
     import torch
     from torch_geometric.nn.models import GAT, GCN
 
     from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
 
+    o = options
     if name == "gcn":
-        net = GCN(in_channels, 64, num_layers=2, out_channels=num_classes, dropout=args.dropout)
+        net = GCN(in_channels, 64, num_layers=2, out_channels=num_classes, dropout=o.dropout)
     elif name == "gat":
         net = GAT(in_channels, 8, num_layers=2, out_channels=num_classes, heads=8, dropout=0.6)
     else:
-        return SheafNodeClassifier(in_channels, num_classes, hidden_channels=args.hidden,
-                                   stalk_width=args.stalk_width, num_layers=args.layers,
-                                   variant=name, dropout=args.dropout, input_dropout=args.input_dropout,
-                                   constant_width=args.constant_width, epsilon=args.epsilon,
-                                   residual_dropout=args.residual_dropout,
-                                   signed_width=args.signed_width if name.endswith("-constant") else 0,
-                                   augmented=args.augmented and "attention" not in name)
+        return SheafNodeClassifier(in_channels, num_classes, hidden_channels=o.hidden,
+                                   stalk_width=o.stalk_width, num_layers=o.layers,
+                                   variant=name, dropout=o.dropout, input_dropout=o.input_dropout,
+                                   constant_width=o.constant_width, epsilon=o.epsilon,
+                                   residual_dropout=o.residual_dropout,
+                                   signed_width=o.signed_width if name.endswith("-constant") else 0,
+                                   augmented=o.augmented and "attention" not in name)
 
     class GraphBaseline(torch.nn.Module):
         def __init__(self) -> None:
@@ -104,60 +135,59 @@ def build_model(name: str, in_channels: int, num_classes: int, args: argparse.Na
     return GraphBaseline()
 
 
-def train_split(model, data, split: int, args: argparse.Namespace, progress=None) -> dict:
-    """Adam on the training nodes of one split; returns the accuracies and the validation loss at the
-    checkpoint epoch (highest validation accuracy, or lowest validation loss if ``args.checkpoint_by`` is
-    ``"loss"``; ties keep the earlier epoch)."""
+def train_split(model, data, split: int, schedule: SplitSchedule, device: str = "cpu", progress=None) -> dict:
+    """Adam on the training nodes of one split, through :class:`~topoequi.train.engine.Trainer`; returns the
+    accuracies and the validation loss at the checkpoint epoch (highest validation accuracy, or lowest
+    validation loss if ``schedule.checkpoint_by`` is ``"loss"``; ties keep the earlier epoch)."""
     import torch
     import torch.nn.functional as F
 
+    from topoequi.train.engine import TrainConfig, Trainer
+
     train, val, test = (getattr(data, f"{m}_mask")[:, split].bool() for m in ("train", "val", "test"))
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    by_loss = args.checkpoint_by == "loss"
-    best = {"val_acc": -1.0, "val_loss": float("inf"), "test_acc": 0.0, "epoch": -1}
-    start = time.perf_counter()
-    for epoch in range(args.epochs):
-        model.train()
-        opt.zero_grad()
-        out = model(data)
-        loss = F.cross_entropy(out[train], data.y[train])
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch} (split {split})")
-        loss.backward()
-        opt.step()
+    by_loss = schedule.checkpoint_by == "loss"
+
+    def adam(model, config):
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay), None
+
+    def validate(trainer: Trainer) -> dict:
         model.eval()
         with torch.no_grad():
-            logits = model(data)
-        pred = logits.argmax(-1)
-        val_acc = (pred[val] == data.y[val]).float().mean().item()
-        val_loss = F.cross_entropy(logits[val], data.y[val]).item()
-        if val_loss < best["val_loss"] if by_loss else val_acc > best["val_acc"]:
-            best = {"val_acc": val_acc, "val_loss": val_loss, "epoch": epoch,
-                    "test_acc": (pred[test] == data.y[test]).float().mean().item()}
+            pred = (logits := trainer.forward(data)).argmax(-1)
+        row = {"val_acc": (pred[val] == data.y[val]).float().mean().item(),
+               "val_loss": F.cross_entropy(logits[val], data.y[val]).item(),
+               "test_acc": (pred[test] == data.y[test]).float().mean().item()}
         if progress is not None:
-            progress.set_postfix(loss=f"{loss.item():.3f}", val=f"{val_acc:.3f}", refresh=False)
-        if epoch - best["epoch"] >= args.patience:
-            break
-    best["seconds"] = time.perf_counter() - start
-    best["epochs_run"] = epoch + 1
-    return best
+            progress.set_postfix(loss=f"{trainer.history[-1]['train_loss'] if trainer.history else 0:.3f}",
+                                 val=f"{row['val_acc']:.3f}", refresh=False)
+        return row
+
+    config = TrainConfig(epochs=schedule.epochs, batch_size=1, lr=schedule.lr, weight_decay=schedule.weight_decay,
+                         grad_clip=None, monitor="val_loss" if by_loss else "val_acc",
+                         mode="min" if by_loss else "max", patience=schedule.patience, progress=False,
+                         echo=False, device=device)
+    trainer = Trainer(model, None, None, lambda out, d: F.cross_entropy(out[train], d.y[train]), None, config,
+                      out_dir=None, configure_optimizers=adam, train_batches=lambda t, epoch: (data,),
+                      validate=validate)
+    start = time.perf_counter()
+    trainer.fit()
+    if trainer.best_epoch == 0:
+        raise FloatingPointError(f"split {split}: no finite validation {config.monitor} in {trainer.epoch} epochs")
+    best = trainer.best_row
+    return {"val_acc": best["val_acc"], "val_loss": best["val_loss"], "test_acc": best["test_acc"],
+            "epoch": trainer.best_epoch - 1, "seconds": time.perf_counter() - start, "epochs_run": trainer.epoch}
 
 
-def run(args: argparse.Namespace) -> int:
-    import statistics
+def check_args(args: argparse.Namespace) -> list[str]:
+    """Check every flag before any data is loaded; return the models to train."""
+    from topoequi.train.options import check_engine_arguments
 
-    import torch
-    from tqdm import tqdm
-
-    from topoequi.datasets.node_classification import load_node_classification
-    from topoequi.train.checkpoint import seed_everything
-    from topoequi.transforms import CliqueComplex, LocalHomologySheaf
-
-    torch.set_num_threads(max(1, args.threads))
+    check_engine_arguments(args)
     if not 1 <= args.splits <= 10:
         raise ValueError(f"--splits must be between 1 and 10, got {args.splits}")
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be positive, got {args.epochs}")
+    for name in ("epochs", "patience", "layers", "hidden", "stalk_width"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     variants = [v for v in args.variant.split(",") if v]
     if set(variants) - set(SHEAF_VARIANTS):
         raise ValueError(f"--variant: expected a comma-separated subset of {','.join(SHEAF_VARIANTS)}, "
@@ -168,8 +198,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--baselines: unknown {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     if not variants and not baselines:
         raise ValueError("--variant and --baselines are both empty: nothing to train")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    return list(dict.fromkeys(variants + baselines))
+
+
+def load_complex(args: argparse.Namespace):
+    """The graph with its clique complex and local homology sheaf; the seconds each took."""
+    from topoequi.datasets.node_classification import load_node_classification
+    from topoequi.transforms import CliqueComplex, LocalHomologySheaf
 
     raw = load_node_classification(args.dataset, args.data_root, args.source, args.normalize_features)
     t0 = time.perf_counter()
@@ -182,39 +217,72 @@ def run(args: argparse.Namespace) -> int:
           f"{data.triangles.size(0)} triangles; complex {t1 - t0:.2f} s, sheaf {t2 - t1:.2f} s; "
           f"sum of vertex stalk dims H0/H1/H2 = {dims}; "
           f"vertices with a zero stalk: {int((data.vertex_dims.sum(1) == 0).sum())}")
+    return data, {"complex_seconds": t1 - t0, "sheaf_seconds": t2 - t1}
 
-    models = list(dict.fromkeys(variants + baselines))
+
+def train_all(models: list[str], data, args: argparse.Namespace) -> list[dict]:
+    """Every model on every split, seeded by ``seed + split``: one row each."""
+    from tqdm import tqdm
+
+    from topoequi.train.checkpoint import seed_everything
+    from topoequi.train.device import resolve_device
+
+    options, schedule = SheafModelOptions.from_args(args), SplitSchedule.from_args(args)
+    data = data.to(resolve_device(args.device))
+    num_classes = int(data.y.max()) + 1
     rows = []
-    bar = tqdm(total=len(models) * args.splits, desc=f"{args.dataset}", unit="run")
+    bar = tqdm(total=len(models) * args.splits, desc=f"{args.dataset}", unit="run",
+               disable=True if args.no_progress else None)
     for name in models:
         for split in range(args.splits):
             seed_everything(args.seed + split)
-            model = build_model(name, raw.num_features, int(raw.y.max()) + 1, args)
+            model = build_model(name, data.num_features, num_classes, options)
             bar.set_description(f"{args.dataset} {name} split {split}")
-            res = train_split(model, data, split, args, bar)
+            res = train_split(model, data, split, schedule, args.device, bar)
             rows.append({"model": name, "split": split, **res})
             bar.update(1)
+            if bar.disable:
+                print(f"{name} split {split}: test {100 * res['test_acc']:.2f} (val {100 * res['val_acc']:.2f}) "
+                      f"at epoch {res['epoch'] + 1} of {res['epochs_run']}, {res['seconds']:.1f} s", flush=True)
     bar.close()
+    return rows
 
-    header = "model,split,val_acc,val_loss,test_acc,best_epoch,epochs_run,seconds\n"
-    lines = [f"{r['model']},{r['split']},{r['val_acc']:.6f},{r['val_loss']:.6f},{r['test_acc']:.6f},{r['epoch']},"
-             f"{r['epochs_run']},{r['seconds']:.3f}\n" for r in rows]
-    _atomic_write(out / "per_split.csv", header + "".join(lines))
-    summary = {"dataset": args.dataset, "splits": args.splits, "config": vars(args) | {"out": str(out)},
-               "complex_seconds": t1 - t0, "sheaf_seconds": t2 - t1, "models": {}}
-    md = [f"| model | test acc (%) mean +- std over {args.splits} splits | val acc (%) | s / split |",
-          "|---|---|---|---|"]
+
+def summarize(models: list[str], rows: list[dict], splits: int) -> tuple[dict, list[str]]:
+    """Mean and standard deviation over the splits per model, as a dict and as Markdown lines."""
+    import statistics
+
+    table, md = {}, [f"| model | test acc (%) mean +- std over {splits} splits | val acc (%) | s / split |",
+                     "|---|---|---|---|"]
     for name in models:
         accs = [100 * r["test_acc"] for r in rows if r["model"] == name]
         vals = [100 * r["val_acc"] for r in rows if r["model"] == name]
         secs = [r["seconds"] for r in rows if r["model"] == name]
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        summary["models"][name] = {"test_mean": statistics.mean(accs), "test_std": std,
-                                   "val_mean": statistics.mean(vals), "seconds_per_split": statistics.mean(secs),
-                                   "test": accs}
+        table[name] = {"test_mean": statistics.mean(accs), "test_std": std, "val_mean": statistics.mean(vals),
+                       "seconds_per_split": statistics.mean(secs), "test": accs}
         md.append(f"| {name} | {statistics.mean(accs):.2f} +- {std:.2f} | {statistics.mean(vals):.2f} | "
                   f"{statistics.mean(secs):.1f} |")
-    _atomic_write(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
-    _atomic_write(out / "summary.md", "\n".join(md) + "\n")
+    return table, md
+
+
+def run(args: argparse.Namespace) -> int:
+    from topoequi.files import RunFolder, atomic_write, write_json
+    from topoequi.train.logger import write_csv
+
+    models = check_args(args)
+    out = Path(args.out)
+    with RunFolder(out, overwrite=args.overwrite, marker="per_split.csv"):
+        data, seconds = load_complex(args)
+        rows = train_all(models, data, args)
+        write_csv(out / "per_split.csv", [
+            {"model": r["model"], "split": r["split"], "val_acc": f"{r['val_acc']:.6f}",
+             "val_loss": f"{r['val_loss']:.6f}", "test_acc": f"{r['test_acc']:.6f}", "best_epoch": r["epoch"],
+             "epochs_run": r["epochs_run"], "seconds": f"{r['seconds']:.3f}"} for r in rows])
+        table, md = summarize(models, rows, args.splits)
+        config = {k: v for k, v in vars(args).items() if k != "func"} | {"out": str(out)}
+        write_json(out / "summary.json", {"dataset": args.dataset, "splits": args.splits, "config": config,
+                                          **seconds, "models": table})
+        atomic_write(out / "summary.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0
