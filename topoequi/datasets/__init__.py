@@ -7,3 +7,7 @@ __all__ = [
     "NODE_DATASETS", "QM9", "TARGETS", "load_digits", "load_node_classification", "mixed_symmetry_digits",
     "qm9_split", "target_index",
 ]
+
+from topoequi.datasets.rotated_mnist import MNISTRot, RotatedMNIST, load_mnist_sample, rotate_images
+
+__all__ += ["MNISTRot", "RotatedMNIST", "load_mnist_sample", "rotate_images"]
