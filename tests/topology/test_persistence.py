@@ -24,21 +24,26 @@ def sorted_points(points: torch.Tensor) -> np.ndarray:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_rips_matches_gudhi_and_batches(engine):
+@pytest.mark.parametrize("threshold", [float("inf"), 0.8])
+def test_rips_matches_gudhi_and_batches(engine, threshold):
     gen = torch.Generator().manual_seed(0)
     clouds = [torch.randn(n, 2, generator=gen, dtype=torch.float64) for n in (40, 25)]
     pos, batch = torch.cat(clouds), torch.tensor([0] * 40 + [1] * 25)
-    diagram = rips_diagram(pos, batch, max_dim=1, engine=engine)
+    diagram = rips_diagram(pos, batch, max_dim=1, max_edge_length=threshold, engine=engine)
     assert diagram.num_graphs == 2
     for g, cloud in enumerate(clouds):
-        tree = gudhi.RipsComplex(points=cloud.numpy()).create_simplex_tree(max_dimension=2)
+        tree = gudhi.RipsComplex(points=cloud.numpy(), max_edge_length=threshold).create_simplex_tree(max_dimension=2)
         tree.compute_persistence()
+        single = diagram.graph(g)
         for k in (0, 1):
-            got = sorted_points(diagram.points[k][diagram.batch[k] == g])
             ref = finite_intervals(tree, k)
-            assert got.shape == ref.shape
-            np.testing.assert_allclose(got, ref, atol=1e-12)
-        assert diagram.graph(g).essential[0].tolist() == [0.0]     # one component that never dies
+            assert sorted_points(single.points[k]).shape == ref.shape
+            np.testing.assert_allclose(sorted_points(single.points[k]), ref, atol=1e-12)
+            essential = tree.persistence_intervals_in_dimension(k).reshape(-1, 2)
+            essential = np.sort(essential[np.isinf(essential[:, 1]), 0])
+            np.testing.assert_allclose(np.sort(single.essential[k].numpy()), essential, atol=1e-12)
+    if threshold == float("inf"):
+        assert diagram.graph(0).essential[0].tolist() == [0.0]          # one component that never dies
 
 
 def test_rips_gradient_matches_finite_differences():

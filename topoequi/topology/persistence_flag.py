@@ -21,6 +21,9 @@ import math
 import gudhi
 import numpy as np
 import torch
+from scipy.sparse import coo_matrix
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import pdist, squareform
 from torch import Tensor
 
 from topoequi.topology.complex import clean_edges
@@ -215,8 +218,19 @@ def _rips_pairings(points: np.ndarray, max_dim: int, max_edge_length: float, use
     if use_giotto:
         from gph import ripser_parallel
 
-        gens = ripser_parallel(points, maxdim=max_dim, thresh=max_edge_length, return_generators=True)["gens"]
+        gens = ripser_parallel(_distance_matrix(points, max_edge_length), metric="precomputed", maxdim=max_dim,
+                               return_generators=True)["gens"]
         return flag_pairings(gens, max_dim)
     tree = gudhi.RipsComplex(points=points, max_edge_length=max_edge_length).create_simplex_tree(
         max_dimension=max_dim + 1)
     return tree_pairings(tree, max_dim)
+
+
+def _distance_matrix(points: np.ndarray, max_edge_length: float) -> np.ndarray | coo_matrix:
+    """All distances (dense) or, with a finite threshold, the sparse matrix of the edges up to it
+    (absent entries are infinite for ripser); the sparse one is the faster input from ~100 points."""
+    if math.isinf(max_edge_length):
+        return squareform(pdist(points))
+    pairs = cKDTree(points).query_pairs(max_edge_length, output_type="ndarray").reshape(-1, 2)
+    lengths = np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
+    return coo_matrix((lengths, (pairs[:, 0], pairs[:, 1])), shape=(len(points), len(points)))

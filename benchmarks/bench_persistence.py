@@ -1,0 +1,174 @@
+"""Persistence diagrams with gradients: topoequi against gudhi, giotto-ph and torch-topological.
+
+Speed (``speed``): diagram + backward (the sum of all finite births and deaths) for topoequi and
+torch-topological, the diagram alone for gudhi and giotto-ph called directly, on the same inputs:
+
+- Vietoris-Rips (H0 and H1) of points in an annulus, 100-2,000 points, edges up to the length
+  that gives ``--degree`` neighbours per point on average;
+- the lower-star filtration (H0 and H1) of the clique complex of Geom-GCN graphs (Cora, Actor),
+  node values uniform in [0, 1);
+- cubical superlevel filtrations (H0 and H1) of 64 UCI digits upsampled to 28x28.
+
+Times are medians of process CPU time on one thread, the methods interleaved round-robin.
+Peers that are not installed are skipped. The learning experiment is ``bench_persistence_digits.py``.
+
+    python benchmarks/bench_persistence.py --threads 1
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+import time
+from pathlib import Path
+
+import gudhi
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import time_interleaved
+
+from topoequi.datasets.digits import load_digits
+from topoequi.datasets.node_classification import load_node_classification
+from topoequi.topology import clique_diagram, cubical_diagram, rips_diagram
+from topoequi.topology.complex import clean_edges
+
+WITH_GPH = importlib.util.find_spec("gph") is not None
+WITH_TORCH_TOPOLOGICAL = WITH_GPH and importlib.util.find_spec("torch_topological") is not None
+
+
+def annulus(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    angle, radius = rng.uniform(0, 2 * np.pi, n), np.sqrt(rng.uniform(0.64, 1.44, n))
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1)
+
+
+def degree_radius(n: int, degree: float) -> float:
+    """The edge length that gives ``degree`` neighbours per point in the annulus (area 0.8 pi)."""
+    return math.sqrt(degree * 0.8 / n)
+
+
+def backward_of(diagrams: list[torch.Tensor]) -> None:
+    total = sum(d[torch.isfinite(d)].sum() for d in diagrams)
+    total.backward()
+
+
+def rips_methods(points: np.ndarray, r: float) -> dict:
+    pos = torch.from_numpy(points)
+    methods = {}
+
+    def ours(engine):
+        def run():
+            p = pos.clone().requires_grad_(True)
+            backward_of(rips_diagram(p, max_dim=1, max_edge_length=r, engine=engine).points)
+        return run
+
+    methods["topoequi (gudhi) + backward"] = ours("gudhi")
+    if WITH_GPH:
+        from gph import ripser_parallel
+
+        methods["topoequi (giotto-ph) + backward"] = ours("giotto-ph")
+        methods["giotto-ph diagram"] = lambda: ripser_parallel(points, maxdim=1, thresh=r)
+    if WITH_TORCH_TOPOLOGICAL:
+        from torch_topological.nn import VietorisRipsComplex
+
+        layer = VietorisRipsComplex(dim=1, threshold=r)
+
+        def torch_topological():
+            p = pos.clone().requires_grad_(True)
+            backward_of([info.diagram for info in layer(p)])
+        methods["torch-topological + backward"] = torch_topological
+
+    def gudhi_plain():
+        tree = gudhi.RipsComplex(points=points, max_edge_length=r).create_simplex_tree(max_dimension=2)
+        tree.persistence()
+
+    def gudhi_collapse():
+        tree = gudhi.RipsComplex(points=points, max_edge_length=r).create_simplex_tree(max_dimension=1)
+        tree.collapse_edges()
+        tree.expansion(2)
+        tree.persistence()
+    methods["gudhi diagram"] = gudhi_plain
+    methods["gudhi diagram (edge collapse)"] = gudhi_collapse
+    return methods
+
+
+def clique_methods(edge_index: torch.Tensor, num_nodes: int, values: torch.Tensor) -> dict:
+    edges = clean_edges(edge_index, num_nodes)
+    x = values.numpy()
+    edge_vals = np.maximum(x[edges[:, 0]], x[edges[:, 1]])
+
+    def ours():
+        v = values.clone().requires_grad_(True)
+        backward_of(clique_diagram(edge_index, num_nodes, node_values=v, max_dim=1).points)
+
+    def gudhi_direct():
+        tree = gudhi.SimplexTree()
+        tree.insert_batch(np.arange(num_nodes)[None], x)
+        tree.insert_batch(edges.T.copy(), edge_vals)
+        tree.expansion(2)
+        tree.persistence()
+    methods = {"topoequi + backward": ours, "gudhi diagram": gudhi_direct}
+    if WITH_GPH:
+        from gph import ripser_parallel
+        from scipy.sparse import coo_matrix
+
+        rows = np.concatenate([np.arange(num_nodes), edges[:, 0]])
+        cols = np.concatenate([np.arange(num_nodes), edges[:, 1]])
+        matrix = coo_matrix((np.concatenate([x, edge_vals]), (rows, cols)), shape=(num_nodes, num_nodes))
+        methods["giotto-ph diagram"] = lambda: ripser_parallel(matrix, metric="precomputed", maxdim=1)
+    return methods
+
+
+def cubical_methods(images: torch.Tensor) -> dict:
+    def ours():
+        im = images.clone().requires_grad_(True)
+        backward_of(cubical_diagram(-im, max_dim=1).points)
+
+    def gudhi_direct():
+        for image in (-images).numpy():
+            gudhi.CubicalComplex(top_dimensional_cells=image).persistence()
+    # torch-topological 0.1.9's CubicalComplex hands torch tensors to gudhi, which gudhi 3.13 rejects
+    # (TypeError in gudhi.CubicalComplex.__init__), so it has no row here.
+    return {"topoequi + backward": ours, "gudhi diagram": gudhi_direct}
+
+
+def report(case: str, methods: dict, repeats: int) -> None:
+    timings = time_interleaved(methods, repeats=repeats, warmup=1, clock=time.process_time)
+    ref = timings["gudhi diagram"].median
+    for name, timing in timings.items():
+        print(f"| {case} | {name} | {timing.median * 1e3:.1f} | {timing.median / ref:.2f} |", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,250,500,1000,2000")
+    parser.add_argument("--degree", type=float, default=40.0)
+    parser.add_argument("--graphs", default="cora,actor")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_default_dtype(torch.float64)
+    print(f"torch {torch.__version__}, gudhi {gudhi.__version__}, giotto-ph {WITH_GPH}, "
+          f"torch-topological {WITH_TORCH_TOPOLOGICAL}, numpy {np.__version__}")
+    print("| case | method | CPU ms (median) | / gudhi diagram |\n|---|---|---:|---:|")
+    for n in (int(s) for s in args.sizes.split(",")):
+        r = degree_radius(n, args.degree)
+        report(f"Rips n = {n:,}, r = {r:.3f}", rips_methods(annulus(n), r), args.repeats)
+    for name in args.graphs.split(","):
+        data = load_node_classification(name)
+        values = torch.rand(data.num_nodes, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        report(f"lower-star clique, {name} ({data.num_nodes:,} nodes)",
+               clique_methods(data.edge_index, data.num_nodes, values), args.repeats)
+    images, _ = load_digits()
+    big = F.interpolate(images[:64, None].double() / 16, size=(28, 28), mode="bilinear", align_corners=False)[:, 0]
+    report("cubical, 64 digits 28x28", cubical_methods(big), args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
