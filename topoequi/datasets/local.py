@@ -17,12 +17,13 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import os
-import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from torch_geometric.data import InMemoryDataset
+
+from topoequi.files import atomic_write
 
 PYG_CACHE_FILES = ("pre_transform.pt", "pre_filter.pt")
 """The files PyG writes beside the processed data to record how it was built."""
@@ -37,19 +38,10 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _replace_atomically(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_checksums(path: Path, files: Sequence[Path], root: Path) -> None:
     """Write ``<sha256>  <path relative to root>`` for each file, atomically."""
     lines = "".join(f"{file_sha256(f)}  {f.relative_to(root).as_posix()}\n" for f in files)
-    _replace_atomically(path, lambda tmp: tmp.write_text(lines))
+    atomic_write(path, lines)
 
 
 def checksum_problem(path: Path, files: Sequence[Path], root: Path) -> str | None:
@@ -106,8 +98,7 @@ class LocalDataset(InMemoryDataset):
                 raise FileNotFoundError(f"{type(self).__name__}: raw file '{name}' not found; expected at "
                                         f"{where} (nothing is ever downloaded)")
             if not (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                _replace_atomically(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
+                atomic_write(dst, src.read_bytes())
 
     def _download(self) -> None:  # PyG skips download() when the raw files exist; copies are checked anyway
         self.download()

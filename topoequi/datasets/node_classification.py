@@ -22,6 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.datasets import Actor, Planetoid, WebKB
 
 from topoequi.datasets.local import LocalDataset
+from topoequi.files import cache_home
 
 NODE_DATASETS = ("texas", "wisconsin", "cornell", "actor", "cora", "citeseer")
 ALIASES = {"film": "actor"}
@@ -39,8 +40,7 @@ def default_source() -> Path:
 
 def default_root() -> Path:
     """``$TOPOEQUI_HOME/datasets`` (default ``~/.cache/topoequi/datasets``)."""
-    home = os.environ.get("TOPOEQUI_HOME", os.path.join(os.path.expanduser("~"), ".cache", "topoequi"))
-    return Path(home) / "datasets"
+    return cache_home() / "datasets"
 
 
 class OfflineWebKB(LocalDataset, WebKB):

@@ -1,11 +1,14 @@
 """Reduce lattice bases read from .npy / .txt files and write the reduced bases and U.
 
-Input: a ``.npy`` holding one basis ``[n, n]`` or a batch ``[B, n, n]``, or a
-``.txt`` holding one basis (whitespace-separated, one matrix row per line).
-Basis vectors are columns unless ``--rows`` is given (fplll's convention).
-Output: ``<output>.reduced.<ext>`` and ``<output>.U.<ext>`` in the input's format
-and convention (for rows, ``reduced = U B``), with ``U`` exactly unimodular.
-Integer input stays integer (exact); float input is reduced in float64.
+Input: a ``.npy`` holding one basis ``[n, n]`` or a non-empty batch ``[B, n, n]``, or
+a ``.txt`` holding one basis (whitespace-separated, one matrix row per line; integer
+entries of any size are read exactly). Basis vectors are columns unless ``--rows`` is
+given (fplll's convention). Output: ``<output>.reduced.<ext>`` and ``<output>.U.<ext>``
+in the input's format and convention (for rows, ``reduced = U B``), with ``U`` exactly
+unimodular. Integer input stays integer (exact); float input is reduced in float64
+after an exact rescaling by a power of two, so its scale does not matter.
+Every mistake in the arguments or the input is a one-line ``ValueError`` raised
+before any work is done; settings that would do nothing are refused.
 """
 from __future__ import annotations
 
@@ -13,43 +16,97 @@ import argparse
 from pathlib import Path
 
 METHODS = ("network", "lll", "fpylll", "lll+network")
+NETWORK_METHODS = ("network", "lll+network")
+LLL_METHODS = ("lll", "fpylll", "lll+network")
+DEFAULT_DELTA = 0.99
+DEFAULT_BATCH_SIZE = 512
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="bases: .npy ([n, n] or [B, n, n]) or .txt ([n, n])")
     parser.add_argument("--output", default=None, help="output prefix (default: the input path without extension)")
     parser.add_argument("--method", choices=METHODS, default="network",
-                        help="network (default), lll (reference), fpylll, or lll+network (network after LLL)")
+                        help="network, lll (reference), fpylll, or lll+network (network after LLL)")
     parser.add_argument("--checkpoint", default=None,
-                        help="best.pt of `topoequi train lattice` (default: an untrained network, i.e. the "
-                             "classical Gauss/Babai proposals)")
-    parser.add_argument("--steps", type=int, default=None, help="reduction steps (default: the checkpoint's x2)")
+                        help="best.pt of `topoequi train lattice` (network methods; default: an untrained "
+                             "network, i.e. the classical Gauss/Babai proposals)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="network reduction steps, >= 1 (default: the checkpoint's x2, else 16)")
     parser.add_argument("--rows", action="store_true", help="basis vectors are rows of the input matrices")
-    parser.add_argument("--batch-size", type=int, default=512, help="bases per network batch (default 512)")
-    parser.add_argument("--delta", type=float, default=0.99, help="LLL parameter delta (default 0.99)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"bases per network batch, >= 1 (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--delta", type=float, default=None,
+                        help=f"LLL parameter in (1/4, 1] of the LLL methods (default {DEFAULT_DELTA})")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, >= 1")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse bad values and settings that would have no effect with ``--method`` (one line each)."""
+    for flag, value in (("--threads", args.threads), ("--steps", args.steps), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1, got {value}")
+    if args.method not in NETWORK_METHODS:
+        for flag, value in (("--steps", args.steps), ("--batch-size", args.batch_size),
+                            ("--checkpoint", args.checkpoint)):
+            if value is not None:
+                raise ValueError(f"{flag} has no effect with --method {args.method} (it sets the network "
+                                 f"of --method {' / '.join(NETWORK_METHODS)})")
+    if args.delta is not None:
+        if args.method not in LLL_METHODS:
+            raise ValueError(f"--delta has no effect with --method {args.method} (it is the LLL parameter of "
+                             f"--method {' / '.join(LLL_METHODS)})")
+        if not 0.25 < args.delta <= 1:
+            raise ValueError(f"--delta must be in (1/4, 1], got {args.delta}")
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(f"--checkpoint '{args.checkpoint}' does not exist")
+
+
+def _read_txt(path: Path):
+    """One basis from text; integer tokens are read exactly (any size), anything else as float64."""
+    import numpy as np
+
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    if not rows or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError(f"input '{path}' must hold one matrix, the same number of entries on every line")
+    try:
+        arr = np.empty((len(rows), len(rows[0])), dtype=object)
+        arr[...] = [[int(v) for v in r] for r in rows]
+        from topoequi.lattice.unimodular import as_integer_matrix
+
+        return as_integer_matrix(arr, f"input '{path}'")
+    except ValueError:
+        try:
+            arr = np.array([[float(v) for v in r] for r in rows])
+        except ValueError as exc:
+            raise ValueError(f"input '{path}' holds an entry that is not a number ({exc})") from None
+        integral = np.isfinite(arr).all() and np.array_equal(arr, np.round(arr)) and np.abs(arr).max() < 2**53
+        return arr.astype(np.int64) if integral else arr
 
 
 def read_bases(path: str | Path, rows: bool = False):
     """Read bases from ``.npy`` or ``.txt``; returns an array ``[n, n]`` or ``[B, n, n]`` with columns as vectors."""
     import numpy as np
 
+    from topoequi.lattice.basis import check_basis
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input '{path}' does not exist")
     if path.suffix == ".npy":
-        arr = np.load(path, allow_pickle=False)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"input '{path}' is not a readable .npy array without pickles ({exc})") from None
     elif path.suffix == ".txt":
-        arr = np.loadtxt(path, ndmin=2)
-        if np.isfinite(arr).all() and np.array_equal(arr, np.round(arr)) and np.abs(arr).max() < 2**53:
-            arr = arr.astype(np.int64)
+        arr = _read_txt(path)
     else:
         raise ValueError(f"input must be a .npy or .txt file, got '{path.suffix}'")
     if arr.ndim not in (2, 3):
         raise ValueError(f"input must hold [n, n] or [B, n, n] bases, got shape {arr.shape}")
-    from topoequi.lattice.basis import check_basis
-
-    return check_basis(np.swapaxes(arr, -1, -2) if rows else arr, f"input '{path}'")
+    try:
+        return check_basis(np.swapaxes(arr, -1, -2) if rows else arr, f"input '{path}'")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def write_matrix(path: Path, arr, rows: bool) -> None:
@@ -65,41 +122,56 @@ def write_matrix(path: Path, arr, rows: bool) -> None:
         raise ValueError(f"cannot write {arr.dtype} batch to {path} (entries beyond int64 need a single .txt basis)")
 
 
+def _reduce(bases, args: argparse.Namespace):
+    """``(reduced, U)`` by ``args.method``; the model is loaded only for the network methods."""
+    import numpy as np
+
+    from topoequi.lattice import lll_reduce
+    from topoequi.lattice.unimodular import integer_matmul
+
+    delta = DEFAULT_DELTA if args.delta is None else args.delta
+    if args.method == "fpylll":
+        from topoequi.lattice import fpylll_lll
+
+        return fpylll_lll(bases, delta=delta)
+    if args.method in LLL_METHODS:
+        reduced, u = lll_reduce(bases, delta=delta)
+    else:
+        reduced, u = bases, np.broadcast_to(np.eye(bases.shape[-1], dtype=np.int64), bases.shape).copy()
+    if args.method in NETWORK_METHODS:
+        model, steps = _network(args, bases.shape[-1])
+        batch_size = DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size
+        reduced, u_net = model.reduce(reduced, steps=steps, batch_size=batch_size, progress=True)
+        u = integer_matmul(u, u_net)
+    return reduced, u
+
+
+def _network(args: argparse.Namespace, dim: int):
+    from topoequi.models import NeuralLatticeReducer
+
+    if not args.checkpoint:
+        return NeuralLatticeReducer(), args.steps or 16
+    from topoequi.train.lattice import load_reducer
+
+    model, config = load_reducer(args.checkpoint)
+    if config["dim"] != dim:
+        print(f"note: checkpoint trained for n={config['dim']}, input has n={dim}")
+    return model, args.steps or 2 * config["steps"]
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from topoequi.lattice import is_unimodular, lll_reduce, log_orthogonality_defect
-    from topoequi.lattice.unimodular import integer_matmul
+    from topoequi.lattice import is_unimodular, log_orthogonality_defect
 
+    check_arguments(args)
     torch.set_num_threads(args.threads)
     bases = read_bases(args.input, rows=args.rows)
-    steps = args.steps
-    model = None
-    if "network" in args.method:
-        from topoequi.models import NeuralLatticeReducer
-
-        if args.checkpoint:
-            from topoequi.train.lattice import load_reducer
-
-            model, config = load_reducer(args.checkpoint)
-            if config["dim"] != bases.shape[-1]:
-                print(f"note: checkpoint trained for n={config['dim']}, input has n={bases.shape[-1]}")
-            steps = steps if steps is not None else 2 * config["steps"]
-        else:
-            model = NeuralLatticeReducer()
-            steps = steps if steps is not None else 16
-    if args.method == "fpylll":
-        from topoequi.lattice import fpylll_lll
-
-        reduced, u = fpylll_lll(bases, delta=args.delta)
-    elif args.method in ("lll", "lll+network"):
-        reduced, u = lll_reduce(bases, delta=args.delta)
-    else:
-        reduced, u = bases, np.broadcast_to(np.eye(bases.shape[-1], dtype=np.int64), bases.shape).copy()
-    if model is not None:
-        reduced, u_net = model.reduce(reduced, steps=steps, batch_size=args.batch_size, progress=True)
-        u = integer_matmul(u, u_net)
+    try:
+        reduced, u = _reduce(bases, args)
+    except OverflowError as exc:
+        raise ValueError(f"input '{args.input}': {exc}") from None
     if not np.all(is_unimodular(u)):  # cannot happen by construction; never write a wrong U
         raise RuntimeError("internal error: the transformation is not unimodular")
     source = Path(args.input)
@@ -108,6 +180,9 @@ def run(args: argparse.Namespace) -> int:
     write_matrix(prefix.with_name(prefix.name + ".reduced" + ext), reduced, args.rows)
     write_matrix(prefix.with_name(prefix.name + ".U" + ext), u, args.rows)
     before, after = log_orthogonality_defect(bases), log_orthogonality_defect(reduced)
+    identity = np.eye(bases.shape[-1], dtype=np.int64)
+    changed = int(np.sum(~np.all((u == identity).reshape(-1, bases.shape[-1] ** 2), axis=-1)))
     print(f"{np.size(before)} basis(es), n={bases.shape[-1]}, method {args.method}: mean log orthogonality "
-          f"defect {np.mean(before):.4f} -> {np.mean(after):.4f}; wrote {prefix}.reduced{ext} and {prefix}.U{ext}")
+          f"defect {np.mean(before):.4f} -> {np.mean(after):.4f} ({changed} of {np.size(before)} changed); "
+          f"wrote {prefix}.reduced{ext} and {prefix}.U{ext}")
     return 0

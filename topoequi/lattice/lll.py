@@ -13,10 +13,13 @@ triangular factor :math:`R` of :math:`B = QR` (:math:`\mu_{ij} = R_{ji}/R_{jj}`,
 :math:`\lVert b_j^*\rVert = |R_{jj}|`): a size-reduction step is a column
 operation on :math:`R`, a swap is a column swap followed by one Givens
 rotation, so each step costs :math:`O(n)` per basis. The transformation
-:math:`U` is tracked exactly in ``int64``; :math:`R` is recomputed from
-:math:`B_0 U` after large size-reduction coefficients and before the result is
-accepted, so the output always satisfies the conditions checked on fresh
-Gram-Schmidt data.
+:math:`U` is tracked exactly (``int64``; for integer bases, Python integers
+once ``int64`` could overflow); :math:`R` is recomputed from the current basis
+:math:`B_0 U` (exact for integer bases, then rescaled by a power of two, see
+:func:`~topoequi.lattice.basis.scaled_float`) after large size-reduction
+coefficients and before the result is accepted, so the output always satisfies
+the conditions checked on fresh Gram-Schmidt data, whatever the scale of the
+input and however large its integer entries.
 """
 from __future__ import annotations
 
@@ -24,18 +27,21 @@ from fractions import Fraction
 
 import numpy as np
 
-from topoequi.lattice.basis import check_basis
-from topoequi.lattice.unimodular import as_integer_matrix, integer_matmul
+from topoequi.lattice.basis import check_basis, is_integer_array, scaled_float
+from topoequi.lattice.unimodular import INT64_LIMIT, as_integer_matrix, integer_matmul
 
 U_LIMIT = 2**40
-"""Entries of the LLL transformation beyond this raise ``OverflowError`` (outside the supported range)."""
+"""For float bases, entries of the LLL transformation beyond this raise ``OverflowError``
+(outside the supported range: the float product :math:`B_0 U` no longer means anything)."""
 
 _REFRESH_COEFF = 2.0**10
 """Size-reduction coefficients larger than this trigger a fresh QR (cancellation loses bits)."""
 
 
-def _fresh_r(f0: np.ndarray, u: np.ndarray) -> np.ndarray:
-    return np.linalg.qr(f0 @ u.astype(np.float64), mode="r")
+def _fresh_r(b0: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``R`` of the current bases ``b0 @ u`` (exact product for integer ``b0``), rescaled per basis."""
+    current = integer_matmul(b0, u) if is_integer_array(b0) else b0 @ u.astype(np.float64)
+    return np.linalg.qr(scaled_float(current)[0], mode="r")
 
 
 def _size_reduce(r: np.ndarray, u: np.ndarray, idx: np.ndarray, kk: np.ndarray) -> np.ndarray:
@@ -52,8 +58,14 @@ def _size_reduce(r: np.ndarray, u: np.ndarray, idx: np.ndarray, kk: np.ndarray) 
         if not nz.any():
             continue
         rows, s, ks, q = rows[nz], s[nz], ks[nz], q[nz]
+        if u.dtype == object:
+            qi = np.array([int(v) for v in q], dtype=object)
+        elif np.abs(q).max() * (np.abs(u[s]).max() + 1) < INT64_LIMIT:
+            qi = q.astype(np.int64)
+        else:
+            raise OverflowError("lll_reduce: the transformation leaves the int64 range")
         r[s, :, ks] -= q[:, None] * r[s, :, j]
-        u[s, :, ks] -= q.astype(np.int64)[:, None] * u[s, :, j]
+        u[s, :, ks] -= qi[:, None] * u[s, :, j]
         biggest[rows] = np.maximum(biggest[rows], np.abs(q))
     return biggest
 
@@ -90,17 +102,18 @@ def lll_reduce(bases, delta: float = 0.99, max_rounds: int = 100) -> tuple[np.nd
     r"""LLL-reduce one basis ``[n, n]`` or a batch ``[b, n, n]`` (columns are basis vectors).
 
     Args:
-        bases: integer or float bases.
+        bases: integer (``int64``, or ``object`` arrays of Python integers of any size) or float bases.
         delta: Lovász parameter, :math:`1/4 < \delta \le 1` (default 0.99).
         max_rounds: limit on restarts after a fresh Gram-Schmidt check fails.
 
     Returns:
         ``(reduced, U)`` with ``reduced = bases @ U`` (exact integers for integer
-        input, float64 otherwise) and ``U`` exactly unimodular (``int64``).
+        input, float64 otherwise) and ``U`` exactly unimodular (``int64``, or
+        Python integers when an integer basis needs larger entries).
 
     Raises:
-        ValueError: bad ``delta`` or a non-square, non-finite or (nearly) singular basis.
-        OverflowError: the transformation leaves the supported range (entries > 2**40).
+        ValueError: bad ``delta``, an empty batch, or a non-square, non-finite or singular basis.
+        OverflowError: a float basis whose transformation leaves the supported range (entries > 2**40).
     """
     if not 0.25 < delta <= 1:
         raise ValueError(f"delta must be in (1/4, 1], got {delta}")
@@ -109,16 +122,30 @@ def lll_reduce(bases, delta: float = 0.99, max_rounds: int = 100) -> tuple[np.nd
     if arr.ndim > 3:
         raise ValueError(f"bases must be [n, n] or [b, n, n], got shape {arr.shape}")
     b0 = arr[None] if single else arr
-    num, n = b0.shape[0], b0.shape[-1]
-    f0 = b0.astype(np.float64)
-    u = np.broadcast_to(np.eye(n, dtype=np.int64), (num, n, n)).copy()
-    r = _fresh_r(f0, u)
-    k = np.ones(num, dtype=np.int64)
+    exact = is_integer_array(b0)
+    work = b0 if exact else scaled_float(b0)[0]  # power-of-two rescaling: the same U at any scale
+    eye = np.eye(b0.shape[-1], dtype=np.int64)
+    try:
+        u = _lll_loop(work, np.broadcast_to(eye, b0.shape).copy(), delta, max_rounds, exact)
+    except OverflowError:
+        if not exact:
+            raise
+        # int64 would overflow: start again with Python integers
+        u = _lll_loop(work, np.broadcast_to(eye.astype(object), b0.shape).copy(), delta, max_rounds, exact)
+    reduced = integer_matmul(b0, u) if exact else b0.astype(np.float64) @ u.astype(np.float64)
+    return (reduced[0], u[0]) if single else (reduced, u)
+
+
+def _lll_loop(b0: np.ndarray, u: np.ndarray, delta: float, max_rounds: int, exact: bool) -> np.ndarray:
+    """The batched LLL iterations from ``U = u``; returns the final ``U``."""
+    n = b0.shape[-1]
+    r = _fresh_r(b0, u)
+    k = np.ones(b0.shape[0], dtype=np.int64)
     rounds = 0
     while n > 1:
         idx = np.nonzero(k < n)[0]
         if idx.size == 0:
-            r = _fresh_r(f0, u)
+            r = _fresh_r(b0, u)
             bad = ~_satisfied(r, delta)
             if not bad.any():
                 break
@@ -131,12 +158,12 @@ def lll_reduce(bases, delta: float = 0.99, max_rounds: int = 100) -> tuple[np.nd
         big = _size_reduce(r, u, idx, kk)
         while np.any(big > _REFRESH_COEFF):
             again = big > _REFRESH_COEFF
-            r[idx[again]] = _fresh_r(f0[idx[again]], u[idx[again]])
+            r[idx[again]] = _fresh_r(b0[idx[again]], u[idx[again]])
             big[:] = 0
             big[again] = _size_reduce(r, u, idx[again], kk[again])
-        if np.abs(u[idx]).max() > U_LIMIT:
-            raise OverflowError("lll_reduce: transformation entries exceed 2**40 (supported range); "
-                                "the input basis is too ill-conditioned")
+        if not exact and np.abs(u[idx]).max() > U_LIMIT:
+            raise OverflowError("lll_reduce: transformation entries exceed 2**40 (supported range for float "
+                                "bases); the input basis is too ill-conditioned")
         lhs = r[idx, kk, kk] ** 2 + r[idx, kk - 1, kk] ** 2
         ok = lhs >= delta * r[idx, kk - 1, kk - 1] ** 2
         k[idx[ok]] += 1
@@ -144,9 +171,7 @@ def lll_reduce(bases, delta: float = 0.99, max_rounds: int = 100) -> tuple[np.nd
         if sw.any():
             _swap(r, u, idx[sw], kk[sw])
             k[idx[sw]] = np.maximum(kk[sw] - 1, 1)
-    exact = np.issubdtype(b0.dtype, np.integer) or b0.dtype == object
-    reduced = integer_matmul(b0, u) if exact else f0 @ u.astype(np.float64)
-    return (reduced[0], u[0]) if single else (reduced, u)
+    return u
 
 
 def _exact_gram_schmidt(basis) -> tuple[list[list[Fraction]], list[Fraction]]:
@@ -181,7 +206,7 @@ def is_lll_reduced(basis, delta: float = 0.99, eta: float = 0.5, tol: float = 1e
         size_ok = all(abs(mu[i][j]) <= e for i in range(n) for j in range(i))
         lovasz_ok = all(norms[i] >= (d - mu[i][i - 1] ** 2) * norms[i - 1] for i in range(1, n))
         return size_ok and lovasz_ok
-    r = np.linalg.qr(arr.astype(np.float64), mode="r")
+    r = np.linalg.qr(scaled_float(arr)[0], mode="r")
     diag = np.diag(r)
     mu = r / diag[:, None]
     size_ok = bool(np.all(np.abs(mu[np.triu_indices(n, 1)]) <= eta + tol))

@@ -25,6 +25,11 @@ available; this is our design, documented in full):
 * :math:`T = I + K` is unit triangular in the length order: a product of extended
   Gauss moves with :math:`\det T = 1` exactly. Steps are iterated, :math:`U = T_1 T_2 \cdots`,
   composed in exact integer arithmetic.
+* :meth:`NeuralLatticeReducer.reduce` feeds the network the Gram matrix of each current
+  basis rescaled by a power of two (largest entry in :math:`[1/2, 1)`), computed exactly for
+  integer bases of any size and exactly rescaled for floats, so a basis scaled by 1e200 or
+  1e-200 is reduced by the same :math:`U` as the basis itself; :math:`U` is applied to the
+  bases as given.
 * Per column, the network move is kept only if it shortens that vector; with
   ``classical_proposals=True`` the best single Gauss move and plain Babai rounding
   compete for each column too. Column lengths therefore never grow, and
@@ -36,17 +41,26 @@ available; this is our design, documented in full):
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from topoequi.lattice.basis import (
     check_basis,
-    log_orthogonality_defect,
+    is_integer_array,
+    log_norm_product,
     log_orthogonality_defect_from_gram,
+    scaled_float,
 )
 from topoequi.lattice.moves import best_gauss_move, column_norms_after, select_columns
-from topoequi.lattice.unimodular import FLOAT_EXACT_LIMIT, apply_unimodular, integer_matmul
+from topoequi.lattice.unimodular import (
+    FLOAT_EXACT_LIMIT,
+    INT64_LIMIT,
+    apply_unimodular,
+    integer_matmul,
+)
 from topoequi.nn.conv.gram_edge_conv import GramEdgeConv
 from topoequi.transforms.lattice_graph import (
     EDGE_FEATURES,
@@ -54,6 +68,16 @@ from topoequi.transforms.lattice_graph import (
     complete_graph_edge_index,
     lattice_graph_features,
 )
+
+
+def integer_moves(moves: Tensor) -> np.ndarray:
+    """Integer-valued float moves as exact integers: ``int64``, or Python integers beyond its range."""
+    values = moves.round().cpu().numpy()
+    if values.size == 0 or np.abs(values).max() < INT64_LIMIT:
+        return values.astype(np.int64)
+    out = np.empty(values.shape, dtype=object)
+    out.ravel()[:] = [int(v) for v in values.ravel()]
+    return out
 
 
 def round_straight_through(x: Tensor) -> Tensor:
@@ -158,58 +182,78 @@ class NeuralLatticeReducer(nn.Module):
                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         r"""Reduce one basis ``[n, n]`` or a batch ``[B, n, n]`` (columns are basis vectors).
 
-        Returns ``(bases @ U, U)`` with ``U`` exactly unimodular (``int64``; composed in exact
-        integer arithmetic), the best basis met along the way, never one with a larger
-        orthogonality defect than the input (checked on the returned basis in float64).
+        Returns ``(bases @ U, U)`` with ``U`` exactly unimodular (``int64``, or Python integers
+        when an integer basis needs larger entries; composed in exact integer arithmetic), the
+        best basis met along the way, never one with a larger orthogonality defect than the input
+        (checked on the returned basis, exactly for integer bases).
 
         Raises:
-            ValueError / TypeError: non-square, non-finite, non-numeric or (nearly) singular bases.
-            OverflowError: a transformation entry would exceed 2**53 (outside the supported range).
+            ValueError / TypeError: non-square, non-finite, non-numeric, singular or empty input,
+                ``steps < 1`` or ``batch_size < 1``.
+            OverflowError: a float basis whose transformation entry would exceed 2**53
+                (outside the supported range).
         """
         from tqdm.auto import tqdm
 
+        steps = self.steps if steps is None else steps
+        for arg, value in (("steps", steps), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"NeuralLatticeReducer.reduce: {arg} must be an integer >= 1, got {value!r}")
         arr = check_basis(bases, "bases")
         single = arr.ndim == 2
         if arr.ndim not in (2, 3):
             raise ValueError(f"bases must be [n, n] or [B, n, n], got shape {arr.shape}")
         batch = arr[None] if single else arr
-        n = batch.shape[-1]
-        steps = self.steps if steps is None else steps
-        best_u = np.broadcast_to(np.eye(n, dtype=np.int64), batch.shape).copy()
-        if n >= 2:
-            chunks = range(0, batch.shape[0], batch_size)
-            for start in tqdm(chunks, desc="reduce", unit="chunk", disable=not progress):
-                best_u[start:start + batch_size] = self._reduce_chunk(
-                    batch[start:start + batch_size].astype(np.float64), steps)
+        work = batch if is_integer_array(batch) else scaled_float(batch)[0]  # an exact rescaling
+        chunks = [self._reduce_chunk(work[start:start + batch_size], steps) if batch.shape[-1] >= 2 else
+                  np.broadcast_to(np.eye(1, dtype=np.int64), work[start:start + batch_size].shape).copy()
+                  for start in tqdm(range(0, batch.shape[0], batch_size), desc="reduce", unit="chunk",
+                                    disable=not progress)]
+        best_u = np.concatenate(chunks) if all(c.dtype != object for c in chunks) else \
+            np.concatenate([c.astype(object) for c in chunks])
         reduced = apply_unimodular(batch, best_u)
-        worse = log_orthogonality_defect(reduced) > log_orthogonality_defect(batch)
+        worse = log_norm_product(reduced) > log_norm_product(batch)  # |det| is unchanged
         if np.any(worse):  # keep the better basis, as measured on the bases themselves
-            best_u[worse] = np.eye(n, dtype=np.int64)
+            best_u[worse] = np.eye(batch.shape[-1], dtype=np.int64)
             reduced = apply_unimodular(batch, best_u)
         return (reduced[0], best_u[0]) if single else (reduced, best_u)
 
+    @staticmethod
+    def _scaled_gram(basis: np.ndarray) -> tuple[Tensor, Tensor]:
+        """Gram matrices of ``basis`` ``[b, n, n]`` rescaled by powers of two, and the log norm products."""
+        if is_integer_array(basis):
+            gram, exps = scaled_float(integer_matmul(np.swapaxes(basis, -1, -2), basis))
+        else:
+            scaled, exps = scaled_float(basis)
+            gram, exps = np.swapaxes(scaled, -1, -2) @ scaled, 2 * exps
+        gram = torch.from_numpy(gram)
+        norms = 0.5 * (torch.log(torch.diagonal(gram, dim1=-2, dim2=-1)).sum(-1)
+                       + gram.shape[-1] * torch.from_numpy(exps) * math.log(2))
+        return gram, norms
+
     def _reduce_chunk(self, basis: np.ndarray, steps: int) -> np.ndarray:
-        n = basis.shape[-1]
-        b = torch.from_numpy(basis)
-        gram0 = b.transpose(-1, -2) @ b
+        """The best ``U`` within ``steps`` steps for each basis of ``[b, n, n]`` (floats: already rescaled)."""
+        n, exact = basis.shape[-1], is_integer_array(basis)
         u = np.broadcast_to(np.eye(n, dtype=np.int64), basis.shape).copy()
-        best_u, best = u.copy(), log_orthogonality_defect_from_gram(gram0)
+        best_u = u.copy()
+        gram, best = self._scaled_gram(basis)
         eye = np.eye(n, dtype=np.int64)
         active = np.arange(basis.shape[0])  # a lattice whose step selects no move has converged
         for _ in range(steps):
-            uf = torch.from_numpy(u[active].astype(np.float64))
-            _, selected = self.step(uf.transpose(-1, -2) @ gram0[active] @ uf)
+            _, selected = self.step(gram)
             moved = torch.any(selected.flatten(1) != 0, dim=1).numpy()
             active, selected = active[moved], selected[moved]
             if active.size == 0:
                 break
-            u[active] = integer_matmul(u[active], selected.round().to(torch.int64).numpy() + eye)
-            if np.abs(u[active]).max() >= FLOAT_EXACT_LIMIT:
+            step_u = integer_matmul(u[active], integer_moves(selected) + eye)
+            if step_u.dtype == object and u.dtype != object:
+                u, best_u = u.astype(object), best_u.astype(object)
+            u[active] = step_u
+            if not exact and np.abs(u[active]).max() >= FLOAT_EXACT_LIMIT:
                 raise OverflowError("NeuralLatticeReducer: transformation entries exceed 2**53, outside the "
-                                    "supported range (the input basis is too ill-conditioned)")
-            uf = torch.from_numpy(u[active].astype(np.float64))
-            defect = log_orthogonality_defect_from_gram(uf.transpose(-1, -2) @ gram0[active] @ uf)
-            better = (defect < best[active]).numpy()
+                                    "supported range for float bases (the input basis is too ill-conditioned)")
+            gram, norms = self._scaled_gram(apply_unimodular(basis[active], u[active]))
+            better = (norms < best[active]).numpy()
             best_u[active[better]] = u[active[better]]
-            best[active] = torch.minimum(best[active], defect)
+            best[active] = torch.minimum(best[active], norms)
         return best_u
