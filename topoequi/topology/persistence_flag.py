@@ -218,7 +218,7 @@ def _rips_pairings(points: np.ndarray, max_dim: int, max_edge_length: float, use
     if use_giotto:
         from gph import ripser_parallel
 
-        gens = ripser_parallel(_distance_matrix(points, max_edge_length), metric="precomputed", maxdim=max_dim,
+        gens = ripser_parallel(distance_matrix(points, max_edge_length), metric="precomputed", maxdim=max_dim,
                                return_generators=True)["gens"]
         return flag_pairings(gens, max_dim)
     tree = gudhi.RipsComplex(points=points, max_edge_length=max_edge_length).create_simplex_tree(
@@ -226,7 +226,7 @@ def _rips_pairings(points: np.ndarray, max_dim: int, max_edge_length: float, use
     return tree_pairings(tree, max_dim)
 
 
-def _distance_matrix(points: np.ndarray, max_edge_length: float) -> np.ndarray | coo_matrix:
+def distance_matrix(points: np.ndarray, max_edge_length: float) -> np.ndarray | coo_matrix:
     """All distances (dense) or, with a finite threshold, the sparse matrix of the edges up to it
     (absent entries are infinite for ripser); the sparse one is the faster input from ~100 points."""
     if math.isinf(max_edge_length):
