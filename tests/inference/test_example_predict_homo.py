@@ -1,0 +1,24 @@
+"""examples/predict_homo.py runs and predicts the same values from an XYZ file as from the PyG Data."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from topoequi.typing import WITH_RDKIT
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "predict_homo.py"
+
+
+@pytest.mark.slow
+def test_predict_homo_example():
+    proc = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    values = re.findall(r"\((C\w*)\): (-?\d+\.\d+) eV", proc.stdout)
+    assert "test MAE: " in proc.stdout and len(values) >= 8
+    if WITH_RDKIT:
+        assert values[:4] == values[4:8]  # XYZ file == Data (float32 survives 10 decimals)
+        assert "(H2O): -" in proc.stdout and "CCCl (?): failed: element(s) Cl not in the training set" in proc.stdout
+    else:
+        assert "pip install 'topoequi[qm9]'" in proc.stdout
