@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from topoequi.symmetry import SO3, Rep, decompose, group_from_name, irreps_rep
+from topoequi.symmetry import SO3, MulIrrep, Rep, decompose, group_from_name, irreps_rep
 
 TOL = 1e-10
 
@@ -72,3 +72,56 @@ def test_bad_input_is_named():
         G.standard_rep.check_features(torch.zeros(4, 2), "pos")
     with pytest.raises(ValueError, match="is the map a representation"):
         decompose(G, lambda g: g @ g, 3, max_frequency=3)
+
+
+def test_entries_iterate_index_and_slice_as_e3nn():
+    rep = Rep("16x0e+8x1o+2x2e")
+    o3 = rep.group
+    assert len(rep) == 3 and [(m, psi.label) for m, psi in rep] == [(16, "0e"), (8, "1o"), (2, "2e")]
+    assert rep[1] == MulIrrep(8, o3.parse_irrep("1o")) and rep[-1].mul == 2 and str(rep[1]) == "8x1o"
+    assert rep[1:] == Rep("8x1o+2x2e") and rep[::2] == Rep("16x0e+2x2e")
+    assert o3.parse_irrep("1o") in rep and o3.parse_irrep("1e") not in rep
+    assert rep.slices() == [slice(0, 16), slice(16, 40), slice(40, 50)]
+    g = o3.sample(2, generator=torch.Generator().manual_seed(3))
+    m = rep.matrices(g)
+    for s, (mul, psi) in zip(rep.slices(), rep):  # each slice transforms by its own block
+        assert (m[0, s, s] - torch.block_diag(*[psi.matrices(g)[0]] * mul)).abs().max() < TOL
+    with pytest.raises(ValueError, match="cannot slice .* change of basis"):
+        group_from_name("SO(2)@R3").standard_rep[1:]
+
+
+def test_copies_print_and_act_as_direct_sums():
+    rep = Rep("16x0e+8x1o")
+    double = rep * 2
+    assert str(double) == "16x0e+8x1o+16x0e+8x1o" == str(rep + rep) and double == 2 * rep == rep + rep
+    assert str(Rep("16x0e") * 2) == "16x0e+16x0e" and str((Rep("16x0e") * 2).simplify()) == "32x0e"
+    assert str(Rep("1x0e+1x0e+2x1o+1x1o+1x0e").simplify()) == "2x0e+3x1o+1x0e"
+    axial = group_from_name("SO(2)@R3")
+    std = axial.standard_rep
+    assert std * 3 == std + std + std and (std * 3).change_of_basis is not None
+    g = axial.sample(4, generator=torch.Generator().manual_seed(1))
+    assert ((std * 3).matrices(g) - torch.block_diag(g[0], g[0], g[0])).abs()[0].max() < TOL
+    simple = (std * 3).simplify()
+    assert (simple.matrices(g) - (std * 3).matrices(g)).abs().max() == 0 and len(simple) == len(std) * 3
+    assert str(std) == "1x0+1x1 (with change of basis)"
+    assert repr(Rep("2x0e+1x1o")) == "Rep('O(3)', '2x0e+1x1o')"
+    assert eval(repr(Rep("D4", "2x0e+1x2o")), {"Rep": Rep}) == Rep("D4", "2x0e+1x2o")
+
+
+def test_randn_and_constructors():
+    rep = Rep("SO(2)", "3x0+2x1")
+    x = rep.randn(4, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert x.shape == (4, 5, 7) and x.dtype == torch.float64
+    assert torch.equal(x, rep.randn(4, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    so2 = rep.group
+    assert Rep.trivial(so2, 3) == so2.trivial_rep(3) == Rep(so2, "3x0")
+    assert Rep.standard(so2) == so2.standard_rep == Rep(so2, "1x1")
+    assert Rep.regular(so2, 2) == so2.regular_rep(2) == Rep(so2, "1x0+1x1+1x2")
+    assert irreps_rep(so2, [((0,), 3), ((1,), 2)]) == rep == Rep.from_irreps("SO(2)", [(3, (0,)), (2, "1")])
+    assert Rep.cast("3x0+2x1", "SO(2)") == rep and Rep.cast(rep, so2) is rep
+    with pytest.raises(ValueError, match="expected a representation of O\\(2\\), got one of SO\\(2\\)"):
+        Rep.cast(rep, "O(2)")
+    with pytest.raises(TypeError, match="group must be a topoequi Group or its name, got int"):
+        Rep(3, "1x0")
+    with pytest.raises(ValueError, match="unknown group 'SO\\(4\\)'"):
+        Rep("SO(4)", "1x0")
