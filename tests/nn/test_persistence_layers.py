@@ -24,6 +24,7 @@ def test_persistence_image_exact_pixel_and_batch():
     assert out[0, 0, 1].item() == pytest.approx(0.75)                 # on a pixel centre: the weight p
     assert out[2, 3, 1].item() == pytest.approx(0.75)
     assert out[1].abs().max().item() == 0.0                           # an empty diagram gives zeros
+    assert layer(points[:0], num_graphs=2).tolist() == [[0.0] * 16] * 2
     expected = 0.75 * torch.exp(torch.tensor(-0.5 * (0.5 / 0.3) ** 2, dtype=torch.float64))
     assert out[0, 1, 1].item() == pytest.approx(expected.item())      # one pixel away along the birth axis
 
@@ -76,7 +77,7 @@ def test_vectorisations_gradcheck_through_rips(head):
     torch.manual_seed(2)
     target = torch.tensor([[0.3, 1.2]], dtype=torch.float64)
     heads = {
-        "image": PersistenceImage(6, (0.0, 1.5), (0.0, 1.5), sigma=0.2),
+        "image": PersistenceImage(4, (0.0, 1.5), (0.0, 1.5), sigma=0.3),
         "landscape": PersistenceLandscape(2, 7, (0.05, 1.45)),
         "perslay": PersLay(4, hidden_channels=8, aggr="sum").double(),
         "total": TopologicalLoss(p=2),

@@ -62,7 +62,7 @@ class PersistenceImage(nn.Module):
         gx = torch.exp(-0.5 * ((self._centres(self.birth_range, points) - birth[:, None]) / self.sigma) ** 2)
         gy = torch.exp(-0.5 * ((self._centres(self.persistence_range, points) - pers[:, None]) / self.sigma) ** 2)
         weight = pers.clamp(min=0) ** self.weight_power if self.weight_power > 0 else torch.ones_like(pers)
-        pixels = (weight[:, None, None] * gx[:, :, None] * gy[:, None, :]).reshape(points.size(0), -1)
+        pixels = (weight[:, None, None] * gx[:, :, None] * gy[:, None, :]).reshape(points.size(0), self.resolution ** 2)
         out = points.new_zeros(num_graphs, self.resolution ** 2)
         return out.index_add(0, batch, pixels)
 
