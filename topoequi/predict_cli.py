@@ -8,13 +8,15 @@ file, or a SMILES string (3D coordinates from RDKit's ETKDG + MMFF94). Rows:
 name, formula, target, prediction, unit, error; structures that cannot be
 predicted keep their row with the error and the others are still predicted.
 Without ``--output`` the rows are printed as CSV. Exit status: 0 when every
-structure was predicted, 1 when some failed, 2 on a usage error (bad
-checkpoint, output format, device).
+structure was predicted, 1 when some failed; a usage error (bad checkpoint,
+output format, device) raises, and ``topoequi`` prints it as one ``error:``
+line and exits with 2.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -38,41 +40,37 @@ def rows_of(model, predictions) -> list[dict]:
              "unit": p.unit, "error": p.error or ""} for p in predictions]
 
 
-def write_rows(rows: list[dict], output, fmt: str, header: dict) -> None:
-    """CSV (one row per structure) or JSON (``header`` and ``predictions``) to an open text stream."""
+def format_rows(rows: list[dict], fmt: str, header: dict) -> str:
+    """CSV (one row per structure) or JSON (``header`` and ``predictions``)."""
     if fmt == ".json":
-        json.dump(header | {"predictions": rows}, output, indent=1)
-        output.write("\n")
-        return
-    writer = csv.DictWriter(output, fieldnames=COLUMNS)
+        return json.dumps(header | {"predictions": rows}, indent=1, allow_nan=False) + "\n"
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows([row | {"prediction": "" if row["prediction"] is None else repr(row["prediction"])}
                       for row in rows])
+    return text.getvalue()
 
 
 def run(args: argparse.Namespace) -> int:
+    from topoequi.files import atomic_write
     from topoequi.inference import load
 
     fmt = Path(args.output).suffix.lower() if args.output else ".csv"
-    try:
-        if fmt not in FORMATS:
-            raise ValueError(f"--output must end in {' or '.join(FORMATS)}, got {args.output!r}")
-        if args.batch_size < 1:
-            raise ValueError(f"--batch-size must be a positive int, got {args.batch_size}")
-        model = load(args.checkpoint, device=args.device)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"topoequi predict: error: {exc}", file=sys.stderr)
-        return 2
+    if fmt not in FORMATS:
+        raise ValueError(f"--output must end in {' or '.join(FORMATS)}, got {args.output!r}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be a positive int, got {args.batch_size}")
+    model = load(args.checkpoint, device=args.device)
     predictions = model.predict(args.inputs, batch_size=args.batch_size, progress=not args.no_progress,
                                 seed=args.seed)
-    rows = rows_of(model, predictions)
     header = {"checkpoint": str(args.checkpoint), "target": model.target, "unit": model.unit,
               "model": model.model_name}
+    text = format_rows(rows_of(model, predictions), fmt, header)
     if args.output:
-        with open(args.output, "w", newline="") as f:
-            write_rows(rows, f, fmt, header)
+        atomic_write(args.output, text)
     else:
-        write_rows(rows, sys.stdout, fmt, header)
+        sys.stdout.write(text)
     failed = [p for p in predictions if p.error]
     for p in failed:
         print(f"topoequi predict: {p.name}: {p.error}", file=sys.stderr)

@@ -47,13 +47,12 @@ def test_json_output_and_stdout(schnet_ckpt, water_xyz, tmp_path, capsys):
     assert lines[0] == "name,formula,target,prediction,unit,error" and lines[1].startswith("C=O,CH2O,homo,-")
 
 
-def test_usage_errors_are_one_line_and_exit_2(schnet_ckpt, tmp_path, capsys):
-    assert run(schnet_ckpt, "CCO", "--output", tmp_path / "out.txt") == 2
-    assert capsys.readouterr().err == ("topoequi predict: error: --output must end in .csv or .json, "
-                                       f"got '{tmp_path / 'out.txt'}'\n")
-    assert run(tmp_path / "none.pt", "CCO") == 2
-    assert "error: checkpoint" in capsys.readouterr().err
-    assert run(schnet_ckpt, "CCO", "--device", "tpu") == 2
-    assert "error: device must be 'auto', 'cpu' or 'cuda[:N]', got 'tpu'" in capsys.readouterr().err
-    assert run(schnet_ckpt, "CCO", "--batch-size", "0") == 2
-    assert capsys.readouterr().err.count("\n") == 1
+def test_usage_errors_name_the_argument(schnet_ckpt, tmp_path):
+    with pytest.raises(ValueError, match=r"--output must end in \.csv or \.json, got '.*out\.txt'"):
+        run(schnet_ckpt, "CCO", "--output", tmp_path / "out.txt")
+    with pytest.raises(FileNotFoundError, match="none.pt' does not exist"):
+        run(tmp_path / "none.pt", "CCO")
+    with pytest.raises(ValueError, match="--device: expected auto, cpu, cuda or cuda:N, got 'tpu'"):
+        run(schnet_ckpt, "CCO", "--device", "tpu")
+    with pytest.raises(ValueError, match="--batch-size must be a positive int, got 0"):
+        run(schnet_ckpt, "CCO", "--batch-size", "0")

@@ -96,7 +96,7 @@ def test_load_refuses_what_it_cannot_predict(schnet_ckpt, tmp_path):
     ckpt["config"]["hparams"] = {**ckpt["config"]["hparams"], "hidden_channels": 32}
     with pytest.raises(ValueError, match="MoleculePredictor: checkpoint .* does not fit model 'schnet'"):
         MoleculePredictor(ckpt, "edited.pt")
-    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda"):
+    with pytest.raises(ValueError, match="--device: expected auto, cpu, cuda or cuda:N, got 'tpu'"):
         topoequi.load(schnet_ckpt, device="tpu")
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         topoequi.load(schnet_ckpt).predict("CCO", batch_size=0)

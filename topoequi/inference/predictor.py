@@ -21,7 +21,8 @@ from topoequi.inference.featurize import model_input, molecule_to_data
 from topoequi.inference.inputs import Entry, expand_inputs
 from topoequi.inference.molecule import Failure, formula
 from topoequi.inference.smiles import SmilesString
-from topoequi.train.qm9 import MODELS, TargetStats
+from topoequi.train.device import resolve_device
+from topoequi.train.qm9 import MODELS, TargetStats, build_model
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,6 @@ class Prediction:
     def __str__(self) -> str:
         result = f"{self.value:.6f} {self.unit}" if self.error is None else f"failed: {self.error}"
         return f"{self.name} ({self.formula or '?'}): {result}"
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"`` -> a usable ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available here")
-    return device
 
 
 class MoleculePredictor:
@@ -88,7 +76,7 @@ class MoleculePredictor:
         if self.model_name not in MODELS:
             raise ValueError(f"MoleculePredictor: checkpoint '{self.path}' is of model {self.model_name!r}, "
                              f"not registered here (available: {', '.join(MODELS)})")
-        model = MODELS[self.model_name](self.hparams, self.stats)
+        model = build_model(self.model_name, self.hparams, self.stats)
         try:
             model.load_state_dict(checkpoint["model"])
         except (RuntimeError, KeyError) as exc:
