@@ -1,11 +1,8 @@
-"""Offline loading of the Geom-GCN benchmark graphs with their ten splits."""
+"""Offline loading of the Geom-GCN benchmark graphs (shipped in datasets/) with their ten splits."""
 import pytest
 import torch
 
 from topoequi.datasets.node_classification import default_source, load_node_classification
-
-pytestmark = pytest.mark.skipif(not (default_source() / "webkb" / "texas").is_dir(),
-                                reason="shared datasets not available")
 
 
 def test_texas_loads_offline_with_ten_splits(tmp_path):

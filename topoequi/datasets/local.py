@@ -2,13 +2,14 @@
 
 :class:`LocalDataset` is an :class:`~torch_geometric.data.InMemoryDataset` that
 
-* never downloads: each raw file is copied from the first local folder of ``raw_sources``
-  that holds it (again whenever the copy differs from its source), and a file found nowhere
-  raises ``FileNotFoundError`` naming the path where it was expected;
+* never downloads: each raw file is copied from a local folder, ``raw_source`` (again
+  whenever the copy differs from its source), and a missing file raises
+  ``FileNotFoundError`` naming the path where it was expected;
 * trusts its cache only when it matches the SHA-256 checksums written right after it was
   built (``<first processed file>.sha256``), which cover the raw copies, the processed files
   and PyG's own ``pre_transform.pt`` / ``pre_filter.pt``. A missing, truncated or altered
-  file is rebuilt with a warning, never loaded.
+  file is rebuilt with a warning, never loaded; so is a cache built with another
+  ``pre_transform`` or ``pre_filter`` (where PyG would warn and load it).
 
 Put it first among the base classes: ``class OfflineWebKB(LocalDataset, WebKB)``.
 """
@@ -17,10 +18,12 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from torch_geometric.data import InMemoryDataset
 
 from topoequi.files import atomic_write
@@ -36,6 +39,11 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def describe(transform) -> str:
+    """How PyG records a ``pre_transform`` / ``pre_filter`` in its ``.pt`` files (memory addresses dropped)."""
+    return "None" if transform is None else re.sub(r"(<.*?)\s.*(>)", r"\1\2", str(transform))
 
 
 def write_checksums(path: Path, files: Sequence[Path], root: Path) -> None:
@@ -68,13 +76,17 @@ class LocalDataset(InMemoryDataset):
 
     Args:
         *args, **kwargs: those of the PyG dataset class it is combined with.
-        raw_sources (sequence of paths, optional): read-only folders searched, in order,
-            for each raw file. (default: ``()``: the raw files must already be in ``raw_dir``)
+        raw_source (path, optional): read-only folder holding the raw files (see
+            :meth:`source_of`). (default: ``None``: they must already be in ``raw_dir``)
     """
 
-    def __init__(self, *args, raw_sources: Sequence[str | os.PathLike] = (), **kwargs) -> None:
-        self.raw_sources = tuple(Path(s) for s in raw_sources)
+    def __init__(self, *args, raw_source: str | os.PathLike | None = None, **kwargs) -> None:
+        self.raw_source = None if raw_source is None else Path(raw_source)
         super().__init__(*args, **kwargs)
+
+    def source_of(self, name: str) -> Path | None:
+        """Where the raw file ``name`` is read from: ``raw_source / name`` (subclasses may lay it out otherwise)."""
+        return None if self.raw_source is None else self.raw_source / name
 
     @property
     def required_raw_files(self) -> list[str]:
@@ -87,16 +99,14 @@ class LocalDataset(InMemoryDataset):
         return Path(self.processed_paths[0] + ".sha256")
 
     def download(self) -> None:
-        """Copy the raw files from ``raw_sources``; raise ``FileNotFoundError`` for one found nowhere."""
+        """Copy the raw files from ``raw_source``; raise ``FileNotFoundError`` for a missing one."""
         for name in self.required_raw_files:
-            dst = Path(self.raw_dir) / name
-            src = next((s / name for s in self.raw_sources if (s / name).is_file()), None)
-            if src is None:
-                if dst.is_file():
-                    continue
-                where = " or ".join(str(s / name) for s in self.raw_sources) or str(dst)
+            dst, src = Path(self.raw_dir) / name, self.source_of(name)
+            if src is None and dst.is_file():
+                continue
+            if src is None or not src.is_file():
                 raise FileNotFoundError(f"{type(self).__name__}: raw file '{name}' not found; expected at "
-                                        f"{where} (nothing is ever downloaded)")
+                                        f"{src or dst} (nothing is ever downloaded)")
             if not (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
                 atomic_write(dst, src.read_bytes())
 
@@ -108,9 +118,18 @@ class LocalDataset(InMemoryDataset):
         processed = [Path(p) for p in self.processed_paths]
         return raw + processed + [Path(self.processed_dir) / name for name in PYG_CACHE_FILES]
 
+    def _recipe_problem(self) -> str | None:
+        """What differs between this dataset's ``pre_transform`` / ``pre_filter`` and the cached ones."""
+        for name, transform in zip(PYG_CACHE_FILES, (self.pre_transform, self.pre_filter)):
+            cached = torch.load(Path(self.processed_dir) / name, weights_only=True)
+            if cached != describe(transform):
+                return f"was built with {name[:-3]} {cached}, not {describe(transform)}"
+        return None
+
     def _process(self) -> None:
         files, root = self._cache_files(), Path(self.root)
-        problem = None if self.force_reload else checksum_problem(self.checksum_path, files, root)
+        problem = None if self.force_reload else (checksum_problem(self.checksum_path, files, root)
+                                                  or self._recipe_problem())
         rebuild = self.force_reload or problem is not None
         if rebuild:
             built = [self.checksum_path, *files[len(self.required_raw_files):]]

@@ -52,23 +52,32 @@ class OfflineActor(LocalDataset, Actor):
 
 
 class OfflinePlanetoid(LocalDataset, Planetoid):
-    """PyG's ``Planetoid`` (Cora, CiteSeer) from local raw files only, with the Geom-GCN split files."""
+    """PyG's ``Planetoid`` (Cora, CiteSeer) from local raw files only, with the Geom-GCN split files.
+
+    ``raw_source`` is the graph's folder: ``raw/`` (``ind.<name>.*``) and ``geom_gcn_splits/``.
+    """
+
+    @property
+    def split_files(self) -> list[str]:
+        return [f"{self.name.lower()}_split_0.6_0.2_{i}.npz" for i in range(NUM_SPLITS)] \
+            if self.split == "geom-gcn" else []
 
     @property
     def required_raw_files(self) -> list[str]:
-        splits = [f"{self.name.lower()}_split_0.6_0.2_{i}.npz" for i in range(NUM_SPLITS)]
-        return list(self.raw_file_names) + (splits if self.split == "geom-gcn" else [])
+        return list(self.raw_file_names) + self.split_files
+
+    def source_of(self, name: str) -> Path | None:
+        folder = "geom_gcn_splits" if name in self.split_files else "raw"
+        return None if self.raw_source is None else self.raw_source / folder / name
 
 
 def _open_dataset(key: str, root: Path, source: Path):
     if key in ("texas", "wisconsin", "cornell"):
-        return OfflineWebKB(str(root / "webkb"), key, raw_sources=[source / "webkb" / key / "raw"])
+        return OfflineWebKB(str(root / "webkb"), key, raw_source=source / "webkb" / key / "raw")
     if key == "actor":
-        return OfflineActor(str(root / "actor"), raw_sources=[source / "actor" / "raw"])
+        return OfflineActor(str(root / "actor"), raw_source=source / "actor" / "raw")
     pyg = {"cora": "Cora", "citeseer": "CiteSeer"}[key]
-    folder = source / "planetoid" / pyg
-    return OfflinePlanetoid(str(root / "planetoid"), pyg, split="geom-gcn",
-                            raw_sources=[folder / "raw", folder / "geom_gcn_splits"])
+    return OfflinePlanetoid(str(root / "planetoid"), pyg, split="geom-gcn", raw_source=source / "planetoid" / pyg)
 
 
 def load_node_classification(name: str, root: str | os.PathLike | None = None,
