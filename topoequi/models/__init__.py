@@ -10,3 +10,7 @@ __all__ = [
     "DimeNetPlusPlus", "NeuralLatticeReducer", "RelaxedPointClassifier", "SchNet", "SheafNodeClassifier",
     "SteerableMoleculeNet", "triplets",
 ]
+
+from topoequi.models.steerable_image_cnn import SteerableImageCNN, export_plain, matching_plain_cnn
+
+__all__ += ["SteerableImageCNN", "export_plain", "matching_plain_cnn"]

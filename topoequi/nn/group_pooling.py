@@ -22,13 +22,16 @@ class GroupPooling(nn.Module):
 
     Args:
         rep (Rep): the input fields.
+        samples (int, optional): for fields given by coefficients of SO(2) / O(2), the number of
+            samples on ``group.grid`` (e.g. a multiple of 4 rotations, exact for the grid's
+            symmetries); ``None``: a well-conditioned design of ``dim`` samples. (default: ``None``)
 
     Shapes:
         - **input:** :math:`(B, \dim \rho, *)`
         - **output:** :math:`(B, C, *)`, ``C`` fields (``out_rep`` trivial)
     """
 
-    def __init__(self, rep: Rep):
+    def __init__(self, rep: Rep, samples: int | None = None):
         super().__init__()
         top = max((psi.frequency for psi, _ in rep.irreps), default=0)
         single = rep.group.regular_rep(None if rep.group.is_finite else top)
@@ -39,10 +42,13 @@ class GroupPooling(nn.Module):
             if rest or rep != single * self.channels:
                 raise ValueError(f"GroupPooling: rep must hold regular fields, regular_field_rep(group, C) or "
                                  f"group.regular_rep(L) * C; got {rep}")
-            elements = rep.group.elements() if rep.group.is_finite else design_grid(single)
+            if rep.group.is_finite:
+                elements = rep.group.elements()
+            else:
+                elements = design_grid(single) if samples is None else rep.group.grid(samples)
             self.register_buffer("sampling", sampling_matrix(single, elements), persistent=False)
         self.in_rep, self.out_rep = rep, rep.group.trivial_rep(self.channels)
-        self.samples = single.dim
+        self.samples = single.dim if self.sampled else self.sampling.shape[0]
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_rep.dim:

@@ -1,0 +1,42 @@
+"""topoequi train images: a short run writes its log, checkpoints, curves and test results; bad flags."""
+import argparse
+import json
+
+import pytest
+import torch
+
+from topoequi.train import images
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    images.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_short_run_and_resume(tmp_path):
+    out = tmp_path / "run"
+    args = parse("--model", "d4", "--channels", "2,3,3,4", "--epochs", "2", "--limit", "96", "--batch-size", "32",
+                 "--out", str(out), "--no-progress", "--threads", "1")
+    threads = torch.get_num_threads()
+    try:
+        assert images.run(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    for name in ("log.csv", "best.pt", "last.pt", "curves.png", "results.json"):
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    assert results["model"] == "d4" and results["parameters"] > 100
+    assert abs(results["test_error"] + results["test_accuracy"] - 1) < 1e-9 and 0 <= results["test_error"] <= 1
+    assert len((out / "log.csv").read_text().strip().splitlines()) == 3  # header and two epochs
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        images.run(args)
+
+
+def test_bad_flags():
+    with pytest.raises(ValueError, match="--model must be one of"):
+        images.build_model("c7", (2, 2))
+    with pytest.raises(ValueError, match="--channels must be positive integers"):
+        images.parse_channels("4,x")
+    with pytest.raises(ValueError, match="--source is required"):
+        images.load_splits(parse("--dataset", "mnist-rot-amat"))
