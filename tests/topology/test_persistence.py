@@ -183,3 +183,21 @@ def test_bad_input_raises_clear_errors():
         cubical_diagram(torch.tensor([[0.0, float("nan")], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="images is empty"):
         cubical_diagram(torch.zeros(0, 3, 3))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_inputs_give_the_cpu_diagrams_and_gradients():
+    pos = torch.randn(30, 2, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    images = torch.rand(2, 6, 6, generator=torch.Generator().manual_seed(10), dtype=torch.float64)
+    edge_index, x = _random_graph(15, 0.3, seed=11), torch.rand(15, dtype=torch.float64)
+    cases = [(lambda p: rips_diagram(p), pos), (lambda im: cubical_diagram(im), images),
+             (lambda v: clique_diagram(edge_index.to(v.device), 15, node_values=v), x)]
+    for fn, value in cases:
+        grads = []
+        for device in ("cpu", "cuda"):
+            leaf = value.to(device).requires_grad_(True)
+            diagram = fn(leaf)
+            assert all(p.device.type == device for p in diagram.points + diagram.batch)
+            sum(p.sum() for p in diagram.points).backward()
+            grads.append(leaf.grad.cpu())
+        torch.testing.assert_close(grads[0], grads[1])
