@@ -42,7 +42,7 @@ def train_once(model: str, train_rotation: str, seed: int, args) -> dict:
         run = parser.parse_args(["--model", model, "--train-rotation", train_rotation, "--seed", str(seed),
                                  "--epochs", str(args.epochs), "--per-class", str(args.per_class),
                                  "--num-points", str(args.num_points), "--batch-size", str(args.batch_size),
-                                 "--out", out, "--no-progress"])
+                                 "--norm-momentum", str(args.norm_momentum), "--out", out, "--no-progress"])
         pointcloud.check_args(run)
         return pointcloud.train(run)
 
@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=24)
     parser.add_argument("--num-points", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--norm-momentum", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--throughput", action="store_true", help="only time the training steps")

@@ -68,18 +68,20 @@ class DGCNN(nn.Module):
         k (int, optional): neighbours per point. (default: ``20``)
         width (int, optional): 64 in PyG's example; every layer scales with it. (default: ``32``)
         dropout (float, optional): in the head. (default: ``0.5``)
+        norm_momentum (float, optional): momentum of the batch norms' running statistics. (default: ``0.1``)
 
     Shapes:
         - **input:** a PyG ``Batch`` with ``pos`` :math:`(N, 3)` and ``batch`` :math:`(N,)`
         - **output:** logits :math:`(B, \text{num\_classes})`
     """
 
-    def __init__(self, num_classes: int, k: int = 20, width: int = 32, dropout: float = 0.5):
+    def __init__(self, num_classes: int, k: int = 20, width: int = 32, dropout: float = 0.5,
+                 norm_momentum: float = 0.1):
         super().__init__()
         self.num_classes, self.k, self.width = num_classes, k, width
-        w = width
-        self.conv1 = DynamicEdgeConv(MLP([2 * 3, w, w, w]), k)
-        self.conv2 = DynamicEdgeConv(MLP([2 * w, 2 * w]), k)
+        w, norm = width, {"momentum": norm_momentum}
+        self.conv1 = DynamicEdgeConv(MLP([2 * 3, w, w, w], norm_kwargs=norm), k)
+        self.conv2 = DynamicEdgeConv(MLP([2 * w, 2 * w], norm_kwargs=norm), k)
         self.lin = nn.Linear(3 * w, 16 * w)
         self.head = MLP([16 * w, 8 * w, 4 * w, num_classes], dropout=dropout, norm=None)
 

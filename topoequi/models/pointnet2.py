@@ -53,6 +53,7 @@ class PointNet2(nn.Module):
         radii (Sequence[float], optional): their radii (shapes in the unit ball). (default: ``(0.25, 0.5)``)
         width (int, optional): 64 in PyG's example; every layer scales with it. (default: ``32``)
         dropout (float, optional): in the head. (default: ``0.5``)
+        norm_momentum (float, optional): momentum of the batch norms' running statistics. (default: ``0.1``)
 
     Shapes:
         - **input:** a PyG ``Batch`` with ``pos`` :math:`(N, 3)` and ``batch`` :math:`(N,)`
@@ -60,13 +61,15 @@ class PointNet2(nn.Module):
     """
 
     def __init__(self, num_classes: int, ratios: Sequence[float] = (0.5, 0.25), radii: Sequence[float] = (0.25, 0.5),
-                 width: int = 32, dropout: float = 0.5):
+                 width: int = 32, dropout: float = 0.5,
+                 norm_momentum: float = 0.1):
         super().__init__()
         self.num_classes, self.width = num_classes, width
-        w = width
-        self.levels = nn.ModuleList([SetAbstraction(ratios[0], radii[0], MLP([3, w, w, 2 * w])),
-                                     SetAbstraction(ratios[1], radii[1], MLP([2 * w + 3, 2 * w, 2 * w, 4 * w]))])
-        self.global_mlp = MLP([4 * w + 3, 4 * w, 8 * w, 16 * w])
+        w, norm = width, {"momentum": norm_momentum}
+        self.levels = nn.ModuleList([
+            SetAbstraction(ratios[0], radii[0], MLP([3, w, w, 2 * w], norm_kwargs=norm)),
+            SetAbstraction(ratios[1], radii[1], MLP([2 * w + 3, 2 * w, 2 * w, 4 * w], norm_kwargs=norm))])
+        self.global_mlp = MLP([4 * w + 3, 4 * w, 8 * w, 16 * w], norm_kwargs=norm)
         self.head = MLP([16 * w, 8 * w, 4 * w, num_classes], dropout=dropout, norm=None)
 
     def forward(self, data) -> Tensor:

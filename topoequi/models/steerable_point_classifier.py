@@ -63,6 +63,8 @@ class SteerablePointClassifier(nn.Module):
         k (int, optional): neighbours per kept point. (default: ``16``)
         head_channels (int, optional): hidden width of the MLP head. (default: ``64``)
         dropout (float, optional): dropout in the head. (default: ``0.3``)
+        norm_momentum (float, optional): momentum of the running statistics of the batch norms; short
+            trainings need a large one, or evaluation sees stale statistics. (default: ``0.1``)
         **conv_kwargs: passed to the convolutions (``max_frequency``, ``num_radial``, ``channels``, ``mlp``).
 
     Shapes:
@@ -72,7 +74,8 @@ class SteerablePointClassifier(nn.Module):
 
     def __init__(self, num_classes: int, group: str = "SO(3)", hidden_irreps: str = "16x0e+8x1o+4x2e",
                  ratios: Sequence[float] = (1.0, 0.25, 0.25), cutoffs: Sequence[float] = (0.5, 1.0, 2.0),
-                 k: int = 16, head_channels: int = 64, dropout: float = 0.3, **conv_kwargs):
+                 k: int = 16, head_channels: int = 64, dropout: float = 0.3, norm_momentum: float = 0.1,
+                 **conv_kwargs):
         super().__init__()
         name = "SteerablePointClassifier"
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
@@ -94,13 +97,13 @@ class SteerablePointClassifier(nn.Module):
             gate = GatedNonlinearity(hidden)
             self.convs.append(ImplicitSteerableConv(rep, gate.in_rep, cutoff=cutoff, aggr="mean", **conv_kwargs))
             self.self_interactions.append(EquivariantLinear(rep, gate.in_rep, bias=False))
-            self.norms.append(EquivariantBatchNorm(gate.in_rep))
+            self.norms.append(EquivariantBatchNorm(gate.in_rep, momentum=norm_momentum))
             self.gates.append(gate)
             rep = hidden
         self.register_buffer("invariant_index", torch.arange(hidden.dim)[
             hidden.invariant_basis().abs().sum(1) > 0], persistent=False)
         width = 2 * hidden.num_invariants
-        self.head = nn.Sequential(nn.Linear(width, head_channels), nn.BatchNorm1d(head_channels), nn.ReLU(),
+        self.head = nn.Sequential(nn.Linear(width, head_channels), nn.BatchNorm1d(head_channels, momentum=norm_momentum), nn.ReLU(),
                                   nn.Dropout(dropout), nn.Linear(head_channels, num_classes))
         self.reset_parameters()
 

@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--norm-momentum", type=float, default=0.1,
+                        help="batch-norm momentum of every model (0.5 suits runs of a few hundred steps)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="model hyper-parameter, e.g. --hp k=20 (repeatable)")
     parser.add_argument("--out", default=None, help="run folder (default: runs/pointcloud-DATASET-MODEL-TRAIN-ROTATION)")
@@ -100,7 +102,7 @@ def load_splits(args: argparse.Namespace) -> tuple[dict, int]:
 
 
 def build_model(name: str, num_classes: int, group: str, hparams: dict) -> torch.nn.Module:
-    """The classifier ``name`` of :data:`MODELS` (``hparams`` passed to its constructor)."""
+    """The classifier ``name`` of :data:`MODELS` (``hparams``, e.g. ``norm_momentum``, passed to its constructor)."""
     if name == "implicit":
         from topoequi.models.steerable_point_classifier import SteerablePointClassifier
 
@@ -143,7 +145,7 @@ def train(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     splits, num_classes = load_splits(args)
-    hparams = parse_hparams(args.hp)
+    hparams = {"norm_momentum": args.norm_momentum} | parse_hparams(args.hp)
     identity = {"task": "pointcloud", "dataset": args.dataset, "model": args.model, "hparams": hparams,
                 "group": args.group if args.model == "implicit" else None, "num_points": args.num_points,
                 "per_class": args.per_class, "train_rotation": args.train_rotation}
