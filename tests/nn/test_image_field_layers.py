@@ -8,7 +8,7 @@ from topoequi.nn.group_pooling import GroupPooling
 from topoequi.nn.invariant_projection import InvariantProjection
 from topoequi.nn.pixelwise import Pixelwise
 from topoequi.nn.regular_fields import RegularBatchNorm, regular_field_rep
-from topoequi.nn.restrict_group import RestrictGroup
+from topoequi.nn.restrict_group import RestrictGroup, restrict_rep
 from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing.image_equivariance import assert_image_equivariant, grid_elements
 
@@ -86,11 +86,15 @@ def test_restriction_chain_d8_d4_d1():
     rep8 = regular_field_rep(d8, 2)
     to4 = RestrictGroup(rep8, d4)
     sub = d4.elements()
-    assert torch.allclose(to4.out_rep.matrices(sub), rep8.matrices(sub), atol=1e-12)
-    counts = {}
-    for psi, m in to4.out_rep.irreps:
-        counts[psi.id] = counts.get(psi.id, 0) + m
-    assert counts == {psi.id: 4 * psi.dim for psi in d4.irreps()}  # 2 fields of D8 = 4 regular fields of D4
+    assert torch.allclose(restrict_rep(rep8, d4).matrices(sub), rep8.matrices(sub), atol=1e-12)
+    assert to4.reorder and to4.out_rep == regular_field_rep(d4, 4)  # 2 fields of D8 = 4 regular fields of D4
+    x8 = image(rep8)
+    moved = to4(x8)
+    assert sorted(moved.flatten().tolist()) == sorted(x8.flatten().tolist())  # a reordering
+    assert assert_image_equivariant(to4, x8, rep8, to4.out_rep, elements=grid_elements(d4)) < 1e-12
+    general = RestrictGroup(group_from_name("O(2)").regular_rep(2), d4)  # coefficients: the type changes only
+    assert not general.reorder
+    assert torch.allclose(general.out_rep.matrices(sub), general.in_rep.matrices(sub), atol=1e-12)
     rep4 = regular_field_rep(d4, 3)
     to1 = RestrictGroup(rep4, d1)
     net = torch.nn.Sequential(SteerableImageConv(d8.trivial_rep(1), rep8, 3), to4,
