@@ -110,3 +110,13 @@ def test_describe_and_repr_say_what_it_was_trained_on(schnet_ckpt):
     assert f"mean {predictor.stats.mean:.6g} eV" in text and "bonds: not used" in text
     assert repr(predictor).startswith("MoleculePredictor(target='homo', unit='eV', model='schnet', "
                                       "group='E(3) (interatomic geometry only)', test_mae='")
+
+
+def test_predict_on_every_device(schnet_ckpt, qm9_root, device):
+    on_cpu = topoequi.load(schnet_ckpt, device="cpu")
+    predictor = topoequi.load(schnet_ckpt, device=device)
+    assert next(predictor.model.parameters()).device.type == device.type
+    molecules = split_molecules(qm9_root, predictor)
+    inputs = [*molecules, (molecules[0].z, molecules[0].pos.double())]  # Data on the CPU, arrays
+    ours, reference = predictor.predict(inputs), on_cpu.predict(inputs)
+    assert max(abs(a.value - b.value) for a, b in zip(ours, reference)) < 1e-5  # eV, float32 on either device
