@@ -416,7 +416,7 @@ class QM9(LocalDataset):
     """
 
     SOURCES = ("auto", "qm9pack", "sample")
-    VERSION = 1
+    VERSION = 2  # 2: the checksums also cover PyG's pre_transform.pt / pre_filter.pt
 
     def __init__(self, root: str | None = None, source: str = "auto",
                  subset: int | slice | None = None, radius: float | None = None,
