@@ -119,6 +119,7 @@ def test_empty_batch_is_refused(tmp_path, capsys):
     (["--method", "lll", "--steps", "4"], "--steps has no effect with --method lll"),
     (["--method", "fpylll", "--checkpoint", "best.pt"], "--checkpoint has no effect with --method fpylll"),
     (["--checkpoint", "missing.pt"], "--checkpoint 'missing.pt' does not exist"),
+    (["--output", "nowhere/out"], "nowhere' does not exist"),
 ])
 def test_bad_and_no_op_settings_are_one_error_line(tmp_path, capsys, float_bases, flags, message):
     np.save(tmp_path / "b.npy", float_bases)

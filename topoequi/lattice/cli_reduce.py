@@ -59,28 +59,29 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise ValueError(f"--delta must be in (1/4, 1], got {args.delta}")
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"--checkpoint '{args.checkpoint}' does not exist")
+    if args.output is not None and not Path(args.output).absolute().parent.is_dir():
+        raise FileNotFoundError(f"--output: folder '{Path(args.output).absolute().parent}' does not exist")
 
 
 def _read_txt(path: Path):
     """One basis from text; integer tokens are read exactly (any size), anything else as float64."""
     import numpy as np
 
+    from topoequi.lattice.unimodular import as_integer_matrix
+
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     if not rows or any(len(r) != len(rows[0]) for r in rows):
         raise ValueError(f"input '{path}' must hold one matrix, the same number of entries on every line")
     try:
-        arr = np.empty((len(rows), len(rows[0])), dtype=object)
-        arr[...] = [[int(v) for v in r] for r in rows]
-        from topoequi.lattice.unimodular import as_integer_matrix
-
-        return as_integer_matrix(arr, f"input '{path}'")
-    except ValueError:
-        try:
-            arr = np.array([[float(v) for v in r] for r in rows])
-        except ValueError as exc:
-            raise ValueError(f"input '{path}' holds an entry that is not a number ({exc})") from None
-        integral = np.isfinite(arr).all() and np.array_equal(arr, np.round(arr)) and np.abs(arr).max() < 2**53
-        return arr.astype(np.int64) if integral else arr
+        arr = np.array([[float(v) for v in r] for r in rows])
+    except ValueError as exc:
+        raise ValueError(f"input '{path}' holds an entry that is not a number ({exc})") from None
+    if all(v.lstrip("+-").isdigit() for r in rows for v in r):
+        exact = np.empty(arr.shape, dtype=object)
+        exact[...] = [[int(v) for v in r] for r in rows]
+        return as_integer_matrix(exact, f"input '{path}'")  # int64 where it fits
+    integral = np.isfinite(arr).all() and np.array_equal(arr, np.round(arr)) and np.abs(arr).max() < 2**53
+    return arr.astype(np.int64) if integral else arr
 
 
 def read_bases(path: str | Path, rows: bool = False):
@@ -113,13 +114,14 @@ def write_matrix(path: Path, arr, rows: bool) -> None:
     import numpy as np
 
     arr = np.swapaxes(arr, -1, -2) if rows else arr
-    if path.suffix == ".npy" and arr.dtype != object:
+    if arr.dtype == object and path.suffix == ".npy":
+        raise ValueError(f"cannot write {path}: the result has entries beyond int64, which .npy holds only as "
+                         "pickles; give the basis as a .txt file")
+    if path.suffix == ".npy":
         np.save(path, arr)
-    elif arr.ndim == 2:
+    else:
         fmt = "%d" if arr.dtype == object or np.issubdtype(arr.dtype, np.integer) else "%.17g"
         np.savetxt(path, arr, fmt=fmt)
-    else:
-        raise ValueError(f"cannot write {arr.dtype} batch to {path} (entries beyond int64 need a single .txt basis)")
 
 
 def _reduce(bases, args: argparse.Namespace):

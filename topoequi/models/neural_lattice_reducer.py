@@ -239,8 +239,9 @@ class NeuralLatticeReducer(nn.Module):
         gram, best = self._scaled_gram(basis)
         eye = np.eye(n, dtype=np.int64)
         active = np.arange(basis.shape[0])  # a lattice whose step selects no move has converged
+        device = self.node_encoder.weight.device
         for _ in range(steps):
-            _, selected = self.step(gram)
+            selected = self.step(gram.to(device))[1].cpu()
             moved = torch.any(selected.flatten(1) != 0, dim=1).numpy()
             active, selected = active[moved], selected[moved]
             if active.size == 0:
