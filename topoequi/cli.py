@@ -1,8 +1,9 @@
 """The ``topoequi`` command.
 
-Sub-commands are looked up lazily so that ``topoequi --help`` stays fast:
-``TRAIN_TASKS`` maps a task name to the module that implements it; that module
-defines ``add_arguments(parser)`` and ``run(args) -> int``.
+Sub-commands are imported only when chosen, so that ``topoequi --help`` stays
+fast: :data:`TRAIN_TASKS` and :data:`COMMANDS` map a name to the module that
+implements it (which defines ``add_arguments(parser)`` and ``run(args) -> int``)
+and to its one-line help.
 
 One error style for every command: a user error (a ``ValueError``,
 ``FileNotFoundError``, ``FileExistsError`` or ``ImportError`` out of a command)
@@ -17,19 +18,22 @@ import importlib
 import platform
 import sys
 
-TRAIN_TASKS: dict[str, str] = {
-    "lattice": "topoequi.train.lattice",
-    "mixed-symmetry": "topoequi.train.mixed_symmetry",
-    "qm9": "topoequi.train.qm9",
-    "sheaf": "topoequi.train.sheaf",
+TRAIN_TASKS: dict[str, tuple[str, str]] = {
+    "qm9": ("topoequi.train.qm9", "regress one QM9 target (implicit / steerable kernels, SchNet, DimeNet++)"),
+    "pointcloud": ("topoequi.train.pointcloud", "classify point clouds under rotation protocols"),
+    "images": ("topoequi.train.images", "classify rotated MNIST with E(2)-steerable CNNs or a plain CNN"),
+    "sheaf": ("topoequi.train.sheaf", "node classification with local homology sheaf networks"),
+    "lattice": ("topoequi.train.lattice", "self-supervised neural lattice reduction"),
+    "mixed-symmetry": ("topoequi.train.mixed_symmetry", "learnable degree of equivariance on mixed-symmetry digits"),
 }
-"""``topoequi train <task>``: task name -> module with ``add_arguments`` and ``run``."""
+"""``topoequi train <task>``: task name -> (module with ``add_arguments`` and ``run``, one-line help)."""
 
-COMMANDS: dict[str, str] = {
-    "reduce": "topoequi.lattice.cli_reduce",
-    "evaluate": "topoequi.train.evaluate",
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": ("topoequi.train.evaluate", "evaluate a training checkpoint on its test split"),
+    "predict": ("topoequi.predict_cli", "predict with a trained model on new molecules (XYZ, SDF, SMILES)"),
+    "reduce": ("topoequi.lattice.cli_reduce", "reduce lattice bases with LLL or a trained reducer"),
 }
-"""Other sub-commands (``evaluate``, ``reduce``, ...): name -> module with ``add_arguments`` and ``run``."""
+"""Other sub-commands: name -> (module with ``add_arguments`` and ``run``, one-line help)."""
 
 
 def info(args: argparse.Namespace | None = None) -> int:
@@ -64,7 +68,24 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, ImportError)
 """What a command raises for a mistake of its user (reported in one line, not as a traceback)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str], names) -> str | None:
+    """The first positional word of ``argv`` if it names a sub-command (what the user chose)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return words[0] if words and words[0] in names else None
+
+
+def _add(sub, name: str, module: str, help: str, chosen: bool) -> None:
+    """A sub-command; its module (and its arguments) only when it is the one ``chosen``."""
+    p = sub.add_parser(name, help=help, description=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    if chosen:
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.run)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``topoequi``, with the arguments of the sub-command that ``argv`` chooses
+    (all sub-commands when ``argv`` is ``None``)."""
     from topoequi import __version__
 
     parser = argparse.ArgumentParser(
@@ -73,21 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"topoequi {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    sub.add_parser("info", help="versions, optional accelerators, cache locations").set_defaults(func=info)
-    if TRAIN_TASKS:
-        train = sub.add_parser("train", help="train a model on one of the built-in tasks")
-        tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-        for name, module in TRAIN_TASKS.items():
-            mod = importlib.import_module(module)
-            p = tasks.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0], formatter_class=fmt)
-            mod.add_arguments(p)
-            p.set_defaults(func=mod.run)
-    for name, module in COMMANDS.items():
-        mod = importlib.import_module(module)
-        p = sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0], formatter_class=fmt)
-        mod.add_arguments(p)
-        p.set_defaults(func=mod.run)
+    sub.add_parser("info", help="versions, devices, optional packages, cache folder").set_defaults(func=info)
+    command = _chosen(argv, ["train", *COMMANDS]) if argv is not None else None
+    train = sub.add_parser("train", help="train a model on one of the built-in tasks")
+    tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+    task = _chosen(argv[argv.index("train") + 1:], TRAIN_TASKS) if command == "train" else None
+    for name, (module, help) in TRAIN_TASKS.items():
+        _add(tasks, name, module, help, argv is None or name == task)
+    for name, (module, help) in COMMANDS.items():
+        _add(sub, name, module, help, argv is None or name == command)
     return parser
 
 
@@ -96,7 +111,8 @@ def command_name(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

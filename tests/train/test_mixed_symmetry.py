@@ -8,8 +8,7 @@ import torch
 from topoequi import cli
 
 
-def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
+def test_train_mixed_symmetry_smoke(tmp_path, capsys):
     out = tmp_path / "run"
     common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2", "--branch-layers", "1",
               "--models", "equivariant,learnable", "--out", str(out), "--no-progress", "--threads", "1"]
@@ -35,10 +34,9 @@ def test_train_mixed_symmetry_smoke(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_sparsity_keeps_the_likelihoods_at_the_group(tmp_path, monkeypatch):
+def test_sparsity_keeps_the_likelihoods_at_the_group(tmp_path):
     """A strong group lasso sets every non-trivial coefficient back to zero after each step: the learnable
     model stays exactly D4-invariant; without it the likelihoods move."""
-    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
     common = ["train", "mixed-symmetry", "--subset", "30", "--channels", "1", "--layers", "2", "--branch-layers", "1",
               "--models", "learnable", "--no-progress", "--threads", "1", "--epochs", "1"]
     layers = {}
@@ -78,8 +76,7 @@ def test_concentration_weight_adds_the_entropies_of_the_learned_likelihoods():
         assert torch.allclose(concentrated - plain, torch.full_like(plain, expected), atol=1e-12)
 
 
-def test_bad_arguments(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.TRAIN_TASKS, "mixed-symmetry", "topoequi.train.mixed_symmetry")
+def test_bad_arguments(tmp_path, capsys):
     assert cli.main(["train", "mixed-symmetry", "--models", "partial", "--out", str(tmp_path)]) == 2
     assert "--models must be a comma-separated subset" in capsys.readouterr().err
     assert cli.main(["train", "mixed-symmetry", "--kl-weight", "-1", "--out", str(tmp_path)]) == 2

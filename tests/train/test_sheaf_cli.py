@@ -11,8 +11,7 @@ pytestmark = pytest.mark.skipif(not (default_source() / "webkb" / "texas").is_di
                                 reason="shared datasets not available")
 
 
-def test_train_sheaf_on_texas(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
+def test_train_sheaf_on_texas(tmp_path, capsys):
     out = tmp_path / "run"
     rc = cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "persistent,conv", "--splits", "2",
                    "--epochs", "3", "--baselines", "gcn,nsd", "--out", str(out),
@@ -31,8 +30,7 @@ def test_train_sheaf_on_texas(tmp_path, monkeypatch, capsys):
     assert "183 nodes, 279 edges, 67 triangles" in capsys.readouterr().out
 
 
-def test_constant_width_and_epsilon_flags(tmp_path, monkeypatch):
-    monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
+def test_constant_width_and_epsilon_flags(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "",
                      "--splits", "1", "--epochs", "2", "--stalk-width", "4", "--constant-width", "2", "--epsilon",
@@ -45,20 +43,30 @@ def test_constant_width_and_epsilon_flags(tmp_path, monkeypatch):
     assert config["normalize_features"] is True and config["checkpoint_by"] == "loss"
 
 
-def test_bad_arguments(tmp_path, monkeypatch):
-    monkeypatch.setitem(cli.TRAIN_TASKS, "sheaf", "topoequi.train.sheaf")
-    with pytest.raises(ValueError, match="--splits"):
-        cli.main(["train", "sheaf", "--dataset", "texas", "--splits", "11", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="--baselines"):
-        cli.main(["train", "sheaf", "--dataset", "texas", "--baselines", "mlp", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="--variant"):
-        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv,gcn", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="both empty"):
-        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "", "--baselines", "",
-                  "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="constant_width"):
-        cli.main(["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "",
-                  "--stalk-width", "3", "--constant-width", "3", "--epochs", "1", "--out", str(tmp_path)])
+@pytest.mark.parametrize("extra, message", [
+    (["--splits", "11"], "--splits must be between 1 and 10, got 11"),
+    (["--baselines", "mlp"], "--baselines: unknown ['mlp']"),
+    (["--variant", "conv,gcn"], "--variant: expected a comma-separated subset"),
+    (["--variant", "", "--baselines", ""], "both empty"),
+    (["--layers", "0"], "--layers must be at least 1, got 0"),
+    (["--threads", "-2"], "--threads must be at least 1, got -2"),
+])
+def test_bad_arguments_fail_in_one_line_before_loading(tmp_path, capsys, extra, message):
+    assert cli.main(["train", "sheaf", "--dataset", "texas", *extra, "--out", str(tmp_path / "x"),
+                     "--source", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("topoequi train sheaf: error:") and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_model_errors_and_existing_runs(tmp_path, capsys):
+    argv = ["train", "sheaf", "--dataset", "texas", "--variant", "conv-constant", "--baselines", "", "--epochs", "1",
+            "--splits", "1", "--data-root", str(tmp_path / "data")]
+    assert cli.main([*argv, "--stalk-width", "3", "--constant-width", "3", "--out", str(tmp_path / "a")]) == 2
+    assert "constant_width" in capsys.readouterr().err
+    assert cli.main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert cli.main([*argv, "--out", str(tmp_path / "b")]) == 2  # earlier rows are never silently overwritten
+    assert "already holds a run" in capsys.readouterr().err
+    assert cli.main([*argv, "--out", str(tmp_path / "b"), "--overwrite"]) == 0
     with pytest.raises(SystemExit):
         cli.main(["train", "sheaf", "--dataset", "pubmed", "--out", str(tmp_path)])
-
