@@ -56,7 +56,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from tqdm import tqdm
 
-from topoequi.datasets.local import LocalDataset
+from topoequi.datasets.local import LocalDataset, file_sha256  # noqa: F401 - file_sha256 for datasets/make_qm9_sample.py
 
 HAR2EV = 27.211386246
 """Hartree to eV, as in PyG."""
