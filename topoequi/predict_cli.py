@@ -21,7 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-COLUMNS = ("name", "formula", "target", "prediction", "unit", "error")
 FORMATS = (".csv", ".json")
 
 
@@ -35,19 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def rows_of(model, predictions) -> list[dict]:
-    return [{"name": p.name, "formula": p.formula, "target": model.target, "prediction": p.value,
-             "unit": p.unit, "error": p.error or ""} for p in predictions]
-
-
 def format_rows(rows: list[dict], fmt: str, header: dict) -> str:
     """CSV (one row per structure) or JSON (``header`` and ``predictions``)."""
     if fmt == ".json":
         return json.dumps(header | {"predictions": rows}, indent=1, allow_nan=False) + "\n"
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else ["name", "error"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows([row | {"prediction": "" if row["prediction"] is None else repr(row["prediction"])}
+    writer.writerows([{k: "" if v is None else repr(v) if isinstance(v, float) else v for k, v in row.items()}
                       for row in rows])
     return text.getvalue()
 
@@ -64,9 +58,7 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.checkpoint, device=args.device)
     predictions = model.predict(args.inputs, batch_size=args.batch_size, progress=not args.no_progress,
                                 seed=args.seed)
-    header = {"checkpoint": str(args.checkpoint), "target": model.target, "unit": model.unit,
-              "model": model.model_name}
-    text = format_rows(rows_of(model, predictions), fmt, header)
+    text = format_rows(model.table(predictions), fmt, model.header())
     if args.output:
         atomic_write(args.output, text)
     else:

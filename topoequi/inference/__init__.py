@@ -1,6 +1,6 @@
 """Trained models applied to new inputs: ``topoequi.load(checkpoint).predict(...)``."""
 from topoequi.inference.molecule import Failure, Molecule
-from topoequi.inference.predictor import MoleculePredictor, Prediction
+from topoequi.inference.molecule_predictor import MoleculePredictor, Prediction
 from topoequi.inference.readers import (
     read_sdf,
     read_smiles_file,

@@ -5,7 +5,7 @@ import os
 
 import torch
 
-from topoequi.inference.predictor import MoleculePredictor
+from topoequi.inference.molecule_predictor import MoleculePredictor
 
 PREDICTORS = {"qm9": MoleculePredictor}
 """Task (the checkpoint's ``config["task"]``) -> the class that predicts it."""
