@@ -4,9 +4,11 @@ import torch
 
 from topoequi.lattice import (
     check_basis,
+    log_norm_product,
     log_orthogonality_defect,
     log_orthogonality_defect_from_gram,
     orthogonality_defect,
+    scaled_float,
 )
 
 
@@ -58,3 +60,27 @@ def test_bad_bases_are_rejected(bad, match):
 def test_non_numeric_basis_is_a_type_error():
     with pytest.raises(TypeError, match="basis"):
         check_basis(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_scaled_float_is_an_exact_power_of_two_rescaling():
+    b = np.array([[[3.0, -0.75], [1e-3, 2.5]], [[-1e250, 7e249], [3e249, 1e249]]])
+    scaled, exps = scaled_float(b)
+    assert exps.tolist() == [2, 831]  # max |entry| 3 in [2, 4) and 1e250 in [2**830, 2**831)
+    assert np.array_equal(np.ldexp(scaled, exps[:, None, None]), b)  # exact: nothing rounded
+    assert np.all((np.abs(scaled).max((-2, -1)) >= 0.5) & (np.abs(scaled).max((-2, -1)) < 1))
+    big = np.empty((2, 2), dtype=object)
+    big[...] = [[3 * 10**400, 1], [-(10**400), 2]]
+    scaled, exp = scaled_float(big)
+    assert int(exp) == (3 * 10**400).bit_length() and scaled[0, 0] == (3 * 10**400) / 2**int(exp)
+    assert scaled[0, 1] == 0.0  # 1 / 2**1330 is below the smallest float64: rounds to 0
+
+
+def test_log_norm_product_is_exact_for_integers_of_any_size():
+    k = 10**200
+    big = np.empty((2, 2), dtype=object)
+    big[...] = [[k, 0], [0, 3 * k]]  # columns of norms k and 3k
+    assert log_norm_product(big) == pytest.approx(2 * 200 * np.log(10) + np.log(3), rel=1e-15)
+    assert log_orthogonality_defect(big) == pytest.approx(0.0, abs=1e-12)
+    b = np.array([[3, 4], [4, -3]])  # norms 5, 5; orthogonal
+    assert log_norm_product(b) == pytest.approx(2 * np.log(5), rel=1e-15)
+    np.testing.assert_allclose(log_norm_product(b * 1e-300), 2 * np.log(5e-300), rtol=1e-14)

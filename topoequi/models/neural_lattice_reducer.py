@@ -42,6 +42,7 @@ available; this is our design, documented in full):
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -197,7 +198,7 @@ class NeuralLatticeReducer(nn.Module):
 
         steps = self.steps if steps is None else steps
         for arg, value in (("steps", steps), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"NeuralLatticeReducer.reduce: {arg} must be an integer >= 1, got {value!r}")
         arr = check_basis(bases, "bases")
         single = arr.ndim == 2
