@@ -39,3 +39,11 @@ from topoequi.nn.restrict_group import RestrictGroup, restrict_rep
 
 __all__ += ["GroupPooling", "InvariantProjection", "Pixelwise", "RegularBatchNorm", "RestrictGroup",
             "SteerableImageConv", "regular_field_rep", "restrict_rep"]
+
+from topoequi.nn.conv import GramEdgeConv, SheafDiffusion, SteerableMessagePassing
+
+__all__ += ["GramEdgeConv", "SheafDiffusion", "SteerableMessagePassing"]
+
+from topoequi.nn.change_of_basis import ChangeOfBasis
+
+__all__ += ["ChangeOfBasis"]

@@ -76,6 +76,9 @@ class EquivariantBilinear(nn.Module):
         self.register_buffer("out_perm", torch.argsort(torch.cat([covered, missing])), persistent=False)
         self.reset_parameters()
 
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.left_rep} x {self.right_rep} -> {self.out_rep})"
+
     def reset_parameters(self) -> None:
         for w in self.weights:
             nn.init.normal_(w, std=1.0 / math.sqrt(w.shape[0]))

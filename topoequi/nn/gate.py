@@ -15,6 +15,10 @@ def _check_irreps_basis(rep: Rep, name: str) -> None:
         raise ValueError(f"{name}: rep must be in the irreps basis (no change of basis)")
 
 
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
 class GatedNonlinearity(nn.Module):
     r"""Gated nonlinearity (Weiler et al. 2018, e3nn's ``Gate``).
 
@@ -43,6 +47,10 @@ class GatedNonlinearity(nn.Module):
         self.num_gates = sum(m for psi, _, m in rep.entries() if psi != self.trivial)
         self.in_rep = rep + rep.group.trivial_rep(self.num_gates)
         self.activation, self.gate = activation, gate
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.out_rep}, gates={self.num_gates}, "
+                f"activation={_name(self.activation)}, gate={_name(self.gate)})")
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "GatedNonlinearity: x")
@@ -85,7 +93,14 @@ class NormNonlinearity(nn.Module):
         self.in_rep = self.out_rep = rep
         self.trivial = rep.group.trivial_irrep
         self.activation, self.eps = activation, eps
-        self.bias = nn.Parameter(torch.zeros(sum(m for psi, _, m in rep.entries() if psi != self.trivial)))
+        self.bias = nn.Parameter(torch.empty(sum(m for psi, _, m in rep.entries() if psi != self.trivial)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.bias)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.in_rep}, activation={_name(self.activation)}, eps={self.eps})"
 
     def forward(self, x: Tensor) -> Tensor:
         self.in_rep.check_features(x, "NormNonlinearity: x")

@@ -86,13 +86,12 @@ class GroupLikelihood(nn.Module):
                              f"of {grid.shape[0]} elements of {group} resolves: {err}") from err
         self.register_buffer("grid", grid, persistent=False)
         self.register_buffer("sampling", fourier.matrix, persistent=False)
-        coefficients = torch.zeros(self.rep.dim, dtype=torch.float64)
-        coefficients[self.trivial_index] = 1.0
         if learnable:
-            self.coefficients = nn.Parameter(coefficients.float())
+            self.coefficients = nn.Parameter(torch.empty(self.rep.dim))
         else:
-            self.register_buffer("coefficients", coefficients.float())
+            self.register_buffer("coefficients", torch.empty(self.rep.dim))
         self.learnable = bool(learnable)
+        self.reset_parameters()
 
     @property
     def trivial_index(self) -> int:

@@ -63,6 +63,7 @@ class IsotypicBalance(nn.Module):
                              f"(it needs a likelihood)")
         if not lam.group.is_finite:
             raise ValueError(f"IsotypicBalance: the likelihood's group {lam.group} must be finite")
+        self.group = lam.group
         grid = lam.grid.to(torch.float64)
         irreps = lam.group.irreps()
         characters = torch.stack([psi.matrices(grid).diagonal(dim1=-2, dim2=-1).sum(-1) for psi in irreps])
@@ -83,6 +84,10 @@ class IsotypicBalance(nn.Module):
         self.register_buffer("blocks", blocks, persistent=False)
         for key in ("rho_out", "rho_kernel", "rho_in"):
             self.register_buffer(key, getattr(conv, key).clone(), persistent=False)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.group}, components={self.projector.shape[0]}, "
+                f"blocks={self.blocks.shape[0]})")
 
     def components(self, v: Tensor) -> Tensor:
         """The isotypic components :math:`P_\\psi V` ``[K, d_out, d_h, d_in]``, the equivariant one first."""

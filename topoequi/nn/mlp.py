@@ -63,6 +63,11 @@ class EquivariantMLP(nn.Module):
             rep = out_rep
         self.out_rep = rep
         self.layers = nn.Sequential(*layers)
+        self.hidden_reps, self.batch_norm = list(hidden_reps), batch_norm
+
+    def __repr__(self) -> str:
+        hidden = ", ".join(str(r) for r in self.hidden_reps)
+        return f"{self.__class__.__name__}({self.in_rep} -> [{hidden}] -> {self.out_rep}, batch_norm={self.batch_norm})"
 
     def reset_parameters(self) -> None:
         for layer in self.layers:

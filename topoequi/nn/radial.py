@@ -39,6 +39,10 @@ class GaussianRadialBasis(nn.Module):
             self.register_buffer("centers", centers)
             self.register_buffer("log_width", log_width)
 
+    def __repr__(self) -> str:
+        learnable = isinstance(self.centers, nn.Parameter)
+        return f"{self.__class__.__name__}({self.num_basis}, cutoff={self.cutoff}, learnable={learnable})"
+
     def forward(self, r: Tensor) -> Tensor:
         z = (r[..., None] - self.centers.to(r.dtype)) * torch.exp(-self.log_width.to(r.dtype))
         return torch.exp(-0.5 * z * z)

@@ -8,10 +8,10 @@ from torch.nn import Parameter
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
 
-from topoequi.nn.conv.local_homology_sheaf_conv import LocalHomologySheafConv, laplacian_blocks
+from topoequi.nn.conv.local_homology_sheaf_conv import SheafDiffusion, laplacian_blocks
 
 
-class LocalHomologySheafAttention(LocalHomologySheafConv):
+class LocalHomologySheafAttention(SheafDiffusion):
     r"""Attention on the messages of the local homology sheaf (`"Algebraic Topological Networks via
     the Persistent Local Homology Sheaf" <https://arxiv.org/abs/2311.10156>`_): the sheaf Laplacian
     of :class:`LocalHomologySheafConv` with each edge's term weighted by an attention coefficient
@@ -65,12 +65,11 @@ class LocalHomologySheafAttention(LocalHomologySheafConv):
         super().__init__(channels, stalk_width, persistent=persistent, normalize=False, act=act,
                          temperature=temperature, epsilon=epsilon, diffusion_dropout=diffusion_dropout, **kwargs)
         self.att = Parameter(torch.empty(2, stalk_width, channels))
-        glorot(self.att)
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        if hasattr(self, "att"):
-            glorot(self.att)
+        glorot(self.att)
 
     def forward(self, x: Tensor, edges: Tensor, restriction: Tensor | None = None,
                 triangles: Tensor | None = None) -> Tensor:

@@ -48,59 +48,11 @@ def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
     return edge_index, own, cross, diag
 
 
-class LocalHomologySheafConv(MessagePassing):
-    r"""Sheaf diffusion on the local homology sheaf, from `"Algebraic Topological Networks via the
-    Persistent Local Homology Sheaf" <https://arxiv.org/abs/2311.10156>`_, with the update of
-    `"Neural Sheaf Diffusion" <https://arxiv.org/abs/2202.04579>`_:
-
-    .. math::
-        \mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X}
-        - \sigma\left(\Delta_{\mathcal{F}}
-        (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
-        \qquad
-        (\Delta_{\mathcal{F}} \mathbf{Y})_v = D_v^{-1/2} \sum_{e = \{u, v\}}
-        F_{v \le e}^\top \left(F_{v \le e} D_v^{-1/2} \mathbf{Y}_v
-        - F_{u \le e} D_u^{-1/2} \mathbf{Y}_u\right)
-
-    where :math:`\mathbf{X}_v \in \mathbb{R}^{d \times C}` holds :math:`C`
-    channels in the width-:math:`d` stalk of :math:`v`, :math:`F` are the
-    restriction maps of the local homology sheaf (zero-padded to
-    :math:`d \times d`, :mod:`topoequi.topology.sheaf`) and :math:`D` the
-    diagonal of the sheaf Laplacian. Stalk coordinates beyond a vertex's
-    stalk dimension receive no message and pass through unchanged.
-    :math:`\boldsymbol{\varepsilon} \in \mathbb{R}^d` is a learned step per
-    stalk coordinate (initialised to 0) with ``epsilon=True``, and 0 otherwise.
-    With ``diffusion_dropout`` :math:`p`, dropout is applied to the
-    :math:`\mathbf{X}` inside the Laplacian term only, so the residual
-    :math:`\mathbf{X}` passes undropped (the dropout of Neural Sheaf Diffusion).
-
-    With ``persistent=True`` the sheaf is recomputed at every call from the
-    features themselves: the complex is weighted by :math:`\|x_u - x_v\|`,
-    its persistent local homology orders the stalk bases, and every class is
-    weighted by :math:`\sigma((\varepsilon - b)/\tau)` (birth :math:`b`,
-    learned scale :math:`\varepsilon`), so the sheaf is differentiable in the
-    features (:func:`~topoequi.topology.persistent_local_homology_restriction`).
-
-    Args:
-        channels (int): :math:`C`, channels per stalk coordinate.
-        stalk_width (int): :math:`d`.
-        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
-        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
-        augmented (bool, optional): normalise by :math:`D + I` instead,
-            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, as Neural Sheaf Diffusion does. (default: :obj:`False`)
-        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
-        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
-        epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
-            (default: :obj:`False`)
-        diffusion_dropout (float, optional): dropout on the features entering the
-            Laplacian term. (default: :obj:`0.0`)
-        **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
-
-    Shapes:
-        - **input:** features :math:`(|V|, d, C)`, ``edges`` :math:`(|E|, 2)` sorted,
-          ``restriction`` :math:`(|E|, 2, d, d)` (fixed sheaf) or ``triangles``
-          :math:`(|T|, 3)` (persistent sheaf)
-        - **output:** :math:`(|V|, d, C)`
+class SheafDiffusion(MessagePassing):
+    r"""The sheaf diffusion step the sheaf convolutions share (see :class:`LocalHomologySheafConv`):
+    the weights :math:`\mathbf{W}_1, \mathbf{W}_2, \boldsymbol{\varepsilon}`, the sheaf of a call
+    (given, or persistent from the features) and the update. Each subclass ends its ``__init__``
+    with :meth:`reset_parameters`.
     """
 
     def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
@@ -128,7 +80,6 @@ class LocalHomologySheafConv(MessagePassing):
         self.right = Parameter(torch.empty(channels, channels))           # W_2
         self.scale = Parameter(torch.empty(())) if persistent else None   # scale of the persistent sheaf
         self.eps = Parameter(torch.empty(stalk_width, 1)) if epsilon else None
-        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -190,3 +141,67 @@ class LocalHomologySheafConv(MessagePassing):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.channels}, stalk_width={self.stalk_width}, "
                 f"persistent={self.persistent}, epsilon={self.eps is not None})")
+
+
+class LocalHomologySheafConv(SheafDiffusion):
+    r"""Sheaf diffusion on the local homology sheaf, from `"Algebraic Topological Networks via the
+    Persistent Local Homology Sheaf" <https://arxiv.org/abs/2311.10156>`_, with the update of
+    `"Neural Sheaf Diffusion" <https://arxiv.org/abs/2202.04579>`_:
+
+    .. math::
+        \mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X}
+        - \sigma\left(\Delta_{\mathcal{F}}
+        (\mathbf{I}_n \otimes \mathbf{W}_1) \mathbf{X} \mathbf{W}_2\right),
+        \qquad
+        (\Delta_{\mathcal{F}} \mathbf{Y})_v = D_v^{-1/2} \sum_{e = \{u, v\}}
+        F_{v \le e}^\top \left(F_{v \le e} D_v^{-1/2} \mathbf{Y}_v
+        - F_{u \le e} D_u^{-1/2} \mathbf{Y}_u\right)
+
+    where :math:`\mathbf{X}_v \in \mathbb{R}^{d \times C}` holds :math:`C`
+    channels in the width-:math:`d` stalk of :math:`v`, :math:`F` are the
+    restriction maps of the local homology sheaf (zero-padded to
+    :math:`d \times d`, :mod:`topoequi.topology.sheaf`) and :math:`D` the
+    diagonal of the sheaf Laplacian. Stalk coordinates beyond a vertex's
+    stalk dimension receive no message and pass through unchanged.
+    :math:`\boldsymbol{\varepsilon} \in \mathbb{R}^d` is a learned step per
+    stalk coordinate (initialised to 0) with ``epsilon=True``, and 0 otherwise.
+    With ``diffusion_dropout`` :math:`p`, dropout is applied to the
+    :math:`\mathbf{X}` inside the Laplacian term only, so the residual
+    :math:`\mathbf{X}` passes undropped (the dropout of Neural Sheaf Diffusion).
+
+    With ``persistent=True`` the sheaf is recomputed at every call from the
+    features themselves: the complex is weighted by :math:`\|x_u - x_v\|`,
+    its persistent local homology orders the stalk bases, and every class is
+    weighted by :math:`\sigma((\varepsilon - b)/\tau)` (birth :math:`b`,
+    learned scale :math:`\varepsilon`), so the sheaf is differentiable in the
+    features (:func:`~topoequi.topology.persistent_local_homology_restriction`).
+
+    Args:
+        channels (int): :math:`C`, channels per stalk coordinate.
+        stalk_width (int): :math:`d`.
+        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
+        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
+        augmented (bool, optional): normalise by :math:`D + I` instead,
+            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, as Neural Sheaf Diffusion does. (default: :obj:`False`)
+        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
+        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
+            (default: :obj:`False`)
+        diffusion_dropout (float, optional): dropout on the features entering the
+            Laplacian term. (default: :obj:`0.0`)
+        **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
+
+    Shapes:
+        - **input:** features :math:`(|V|, d, C)`, ``edges`` :math:`(|E|, 2)` sorted,
+          ``restriction`` :math:`(|E|, 2, d, d)` (fixed sheaf) or ``triangles``
+          :math:`(|T|, 3)` (persistent sheaf)
+        - **output:** :math:`(|V|, d, C)`
+    """
+
+    def __init__(self, channels: int, stalk_width: int, persistent: bool = False, normalize: bool = True,
+                 act: str | None = "elu", temperature: float = 0.5, epsilon: bool = False,
+                 diffusion_dropout: float = 0.0, augmented: bool = False, **kwargs) -> None:
+        super().__init__(channels, stalk_width, persistent=persistent, normalize=normalize, act=act,
+                         temperature=temperature, epsilon=epsilon, diffusion_dropout=diffusion_dropout,
+                         augmented=augmented, **kwargs)
+        self.reset_parameters()

@@ -4,11 +4,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.nn import Linear
+from torch.nn.utils import skip_init
 
-from topoequi.nn.conv.local_homology_sheaf_conv import LocalHomologySheafConv
+from topoequi.nn.conv.local_homology_sheaf_conv import SheafDiffusion
 
 
-class NeuralSheafDiffusionConv(LocalHomologySheafConv):
+class NeuralSheafDiffusionConv(SheafDiffusion):
     r"""Sheaf diffusion with restriction maps learned from the features, from `"Neural Sheaf
     Diffusion: A Topological Perspective on Heterophily and Oversmoothing in GNNs"
     <https://arxiv.org/abs/2202.04579>`_: the update of :class:`LocalHomologySheafConv` with
@@ -51,13 +52,17 @@ class NeuralSheafDiffusionConv(LocalHomologySheafConv):
                          diffusion_dropout=diffusion_dropout, augmented=augmented, **kwargs)
         self.maps = maps
         out = stalk_width * (stalk_width - 1) // 2 if maps == "orthogonal" else stalk_width
-        self.learner = Linear(2 * stalk_width * channels, max(out, 1), bias=False)
+        self.learner = skip_init(Linear, 2 * stalk_width * channels, max(out, 1), bias=False)  # drawn below
         self.register_buffer("upper", torch.triu_indices(stalk_width, stalk_width, 1), persistent=False)
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        if hasattr(self, "learner"):
-            self.learner.reset_parameters()
+        self.learner.reset_parameters()
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.channels}, stalk_width={self.stalk_width}, maps={self.maps!r}, "
+                f"augmented={self.augmented}, epsilon={self.eps is not None})")
 
     def sheaf(self, x: Tensor, edges: Tensor, restriction: Tensor | None,
               triangles: Tensor | None) -> Tensor:
