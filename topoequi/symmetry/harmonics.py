@@ -25,13 +25,10 @@ from topoequi.symmetry.representation import Rep
 
 
 def _parent_rep(d: int, max_frequency: int) -> Rep:
-    from topoequi.symmetry import O2, O3
-
+    """``1x0e+1x1o+1x2e+...`` of O(3), or ``1x0e+1x1+1x2+...`` of O(2)."""
     if d == 3:
-        o3 = O3()
-        return Rep(o3, [o3.irrep(l, l % 2) for l in range(max_frequency + 1)])
-    o2 = O2()
-    return Rep(o2, [o2.irrep(0, 0)] + [o2.irrep(1, k) for k in range(1, max_frequency + 1)])
+        return Rep("O(3)", "+".join(f"1x{l}{'eo'[l % 2]}" for l in range(max_frequency + 1)))
+    return Rep("O(2)", "+".join(["1x0e"] + [f"1x{k}" for k in range(1, max_frequency + 1)]))
 
 
 @cache
