@@ -16,6 +16,9 @@ RULES = [  # (modules under these prefixes, may not import these prefixes)
     (("topoequi.nn",), ("matplotlib",)),  # layers compute; plots live with testing and training
     (("topoequi.symmetry",), ("torch_geometric",)),  # the group math is plain torch
 ]
+# Known exception: the `topoequi reduce` command still lives in topoequi/lattice/cli_reduce.py and imports
+# the model and its checkpoint loader; it belongs with the CLI (and the model with a from_checkpoint).
+KNOWN_WRONG_WAY = {"topoequi.lattice.cli_reduce"}
 
 
 def _name(path: Path) -> str:
@@ -64,11 +67,14 @@ def _under(name: str, prefixes: tuple[str, ...]) -> bool:
 
 def test_the_walk_sees_the_package():
     assert {"topoequi.symmetry.group", "topoequi.nn", "topoequi.cli"} <= set(MODULES)
+    assert KNOWN_WRONG_WAY <= set(MODULES)  # an exception that no longer exists is dropped
 
 
 def test_no_wrong_way_import():
     wrong = []
     for module, (path, tree) in MODULES.items():
+        if module in KNOWN_WRONG_WAY:
+            continue
         for node in ast.walk(tree):
             for target in _targets(node, module, path.name == "__init__.py"):
                 for sources, forbidden in RULES:
