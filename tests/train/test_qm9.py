@@ -117,3 +117,12 @@ def test_objectives_standardize_and_report_mev():
     assert loss_fn(out, batch).tolist() == [0.0, 0.0]
     assert metrics_fn(torch.tensor([1.2, -1.0]), batch)["mae"].tolist() == pytest.approx([100.0, 0.0])
     assert qm9.natural_unit("alpha") == ("a0^3", 1.0) and qm9.default_model() == "implicit"
+
+
+def test_batches_gathered_on_the_device_train_the_same_steps(root, tmp_path):
+    loader = qm9.train(parse(root, tmp_path / "loader", "--data-path", "loader"))
+    device = qm9.train(parse(root, tmp_path / "device", "--data-path", "device"))
+    a = json.loads((tmp_path / "loader" / "results.json").read_text())["history"]
+    b = json.loads((tmp_path / "device" / "results.json").read_text())["history"]
+    assert [(r["train_loss"], r["valid_mae"]) for r in a] == [(r["train_loss"], r["valid_mae"]) for r in b]
+    assert device["test_mae"] == loader["test_mae"]

@@ -14,7 +14,11 @@ restored, and the data order of every epoch is a function of ``(seed, epoch)``.
 Devices: the model and every batch live on ``config.device`` (``"auto"``: CUDA
 when available). Losses and metrics are summed on the device and read once
 per epoch, so a step never waits for the host. Checkpoints hold CPU tensors
-and load on any device.
+and load on any device. With ``config.data_path="device"`` (``"auto"``: on
+CUDA when the dataset fits in a quarter of the free memory) an
+``InMemoryDataset`` lives on the device and its batches are gathered there
+(:class:`~topoequi.loader.DeviceLoader`), in the order the ``DataLoader``
+would use, so both paths train the same steps.
 
 Distributed data parallel: in a process group (``torchrun``, or :func:`spawn`
 for ``--devices N``; NCCL with one GPU per process on CUDA, gloo on the CPU)
@@ -27,6 +31,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +92,7 @@ class TrainConfig:
     echo: bool = True
     device: str = "auto"
     precision: str = "float32"
+    data_path: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size") + (("patience",) if self.patience is not None else ()):
@@ -101,6 +107,12 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: mode must be 'min' or 'max', got {self.mode!r}")
         check_precision(self.precision)
         resolve_device(self.device)
+        if self.data_path not in DATA_PATHS:
+            raise ValueError(f"--data-path: expected one of {', '.join(DATA_PATHS)}, got {self.data_path!r}")
+
+
+DATA_PATHS = ("auto", "loader", "device")
+"""Where batches are built: ``loader`` (PyG's ``DataLoader`` on the CPU), ``device`` (gathered on the device)."""
 
 
 def adamw_cosine(model: torch.nn.Module, config: TrainConfig):
@@ -179,6 +191,7 @@ class Trainer:
         self.stopped = False
         write = self.out_dir is not None and self.world.is_main
         self.logger = RunLogger(self.out_dir, echo=self.config.echo) if write else None
+        self._device_loaders: dict[int, object] = {}
 
     @property
     def best_row(self) -> dict:
@@ -189,15 +202,47 @@ class Trainer:
         return value < self.best if self.config.mode == "min" else value > self.best
 
     # ------------------------------------------------------------------ data
+    def _device_loader(self, dataset):
+        """The :class:`~topoequi.loader.DeviceLoader` of ``dataset`` when batches are built on the device."""
+        from topoequi.loader import DeviceLoader
+
+        path = self.config.data_path
+        if path == "loader" or (path == "auto" and self.device.type != "cuda"):
+            return None
+        key = id(dataset)
+        if key not in self._device_loaders:
+            try:
+                size = DeviceLoader.nbytes(dataset)
+            except TypeError:  # not an InMemoryDataset: the DataLoader it is
+                self._device_loaders[key] = None
+                return None
+            free = torch.cuda.mem_get_info(self.device)[0] if self.device.type == "cuda" else math.inf
+            if size > free / 4:
+                warnings.warn(f"Trainer: the dataset takes {size / 2**30:.1f} GiB, more than a quarter of the "
+                              f"free memory of {self.device}; batches are built by the DataLoader instead",
+                              stacklevel=2)
+                self._device_loaders[key] = None
+            else:
+                self._device_loaders[key] = DeviceLoader(dataset, self.device)
+        return self._device_loaders[key]
+
+    def _batches(self, dataset, order: list[int], batch_size: int):
+        """Consecutive batches of ``batch_size`` graphs of ``dataset`` taken in ``order``."""
+        from torch.utils.data import Subset
+        from torch_geometric.loader import DataLoader
+
+        loader = self._device_loader(dataset)
+        if loader is not None:
+            return loader.batches(order, batch_size)
+        return DataLoader(Subset(dataset, order), batch_size=batch_size, pin_memory=self.device.type == "cuda")
+
     def _train_loader(self, epoch: int):
         from torch.utils.data.distributed import DistributedSampler
-        from torch_geometric.loader import DataLoader
 
         sampler = DistributedSampler(self.train_set, num_replicas=self.world.size,
                                      rank=self.world.rank, shuffle=True, seed=self.config.seed)
         sampler.set_epoch(epoch)
-        return DataLoader(self.train_set, batch_size=self.config.batch_size // self.world.size,
-                          sampler=sampler, pin_memory=self.device.type == "cuda")
+        return self._batches(self.train_set, list(sampler), self.config.batch_size // self.world.size)
 
     def _bar(self, iterable, desc: str, **kwargs):
         show = self.config.progress and self.world.is_main
@@ -210,11 +255,8 @@ class Trainer:
 
     def evaluate(self, dataset, desc: str = "eval") -> dict[str, float]:
         """Per-sample metrics averaged over ``dataset`` (split over the ranks, no padding)."""
-        from torch.utils.data import Subset
-        from torch_geometric.loader import DataLoader
-
-        shard = Subset(dataset, list(range(self.world.rank, len(dataset), self.world.size)))
-        loader = DataLoader(shard, batch_size=self.config.batch_size)
+        shard = list(range(self.world.rank, len(dataset), self.world.size))
+        loader = self._batches(dataset, shard, self.config.batch_size)
         zero = torch.zeros(1, dtype=torch.float64, device=self.device)
         sums: dict[str, Tensor] = {}
         count = zero.clone()

@@ -11,9 +11,10 @@ import argparse
 from topoequi.train.device import PRECISIONS
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser, processes: bool = False,
-                         resume: bool = True) -> None:
-    """The shared flags; ``processes`` adds ``--devices N`` (data parallel), ``resume`` adds ``--resume``."""
+def add_engine_arguments(parser: argparse.ArgumentParser, processes: bool = False, resume: bool = True,
+                         data_path: bool = False) -> None:
+    """The shared flags; ``processes`` adds ``--devices N`` (data parallel), ``resume`` adds ``--resume``,
+    ``data_path`` adds ``--data-path`` (where batches of an in-memory dataset are built)."""
     group = parser.add_argument_group("engine")
     group.add_argument("--device", default="auto",
                        help="auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
@@ -23,6 +24,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser, processes: bool = Fals
         group.add_argument("--devices", type=int, default=1,
                            help="processes for DistributedDataParallel: one per GPU (NCCL) with a CUDA "
                                 "--device, CPU processes (gloo) otherwise")
+    if data_path:
+        group.add_argument("--data-path", default="auto", choices=("auto", "loader", "device"),
+                           help="where batches are built: the DataLoader on the CPU, or gathered on the device "
+                                "from a dataset kept there (auto: device on CUDA when the dataset fits)")
     group.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
     group.add_argument("--no-progress", action="store_true", help="no progress bars (they show only on a terminal)")
     if resume:
@@ -51,4 +56,6 @@ def engine_config(args: argparse.Namespace, **loop):
     from topoequi.train.engine import TrainConfig
 
     check_engine_arguments(args)
+    if hasattr(args, "data_path"):
+        loop.setdefault("data_path", args.data_path)
     return TrainConfig(device=args.device, precision=args.precision, progress=not args.no_progress, **loop)

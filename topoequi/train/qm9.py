@@ -137,7 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model hyper-parameter, e.g. --hp num_layers=3 (repeatable); the keys of "
                              "each model are listed by an unknown one")
     parser.add_argument("--out", default=None, help="run folder (default: runs/qm9-TARGET-MODEL)")
-    add_engine_arguments(parser, processes=True)
+    add_engine_arguments(parser, processes=True, data_path=True)
 
 
 def parse_hparams(items: list[str]) -> dict:
