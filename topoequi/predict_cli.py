@@ -1,16 +1,18 @@
-"""Predict with a trained model on new molecules: one row per structure.
+"""Predict with a trained model on new molecules or point clouds: one row per structure.
 
     topoequi predict CHECKPOINT INPUT... [--output results.csv|results.json] [--device auto|cpu|cuda:N]
                      [--batch-size 64] [--seed 0] [--no-progress]
 
-INPUT is an ``.xyz`` (single or multi-frame), ``.sdf`` / ``.mol`` or ``.smi``
-file, or a SMILES string (3D coordinates from RDKit's ETKDG + MMFF94). Rows:
-name, formula, target, prediction, unit, error; structures that cannot be
-predicted keep their row with the error and the others are still predicted.
-Without ``--output`` the rows are printed as CSV. Exit status: 0 when every
-structure was predicted, 1 when some failed; a usage error (bad checkpoint,
-output format, device) raises, and ``topoequi`` prints it as one ``error:``
-line and exits with 2.
+For a QM9 checkpoint, INPUT is an ``.xyz`` (single or multi-frame), ``.sdf`` /
+``.mol`` or ``.smi`` file, or a SMILES string (3D coordinates from RDKit's
+ETKDG + MMFF94); rows: name, formula, target, prediction, unit, error. For a
+point-cloud checkpoint, INPUT is an ``.off`` mesh or an ``.npy`` / ``.xyz`` /
+``.txt`` / ``.pts`` / ``.csv`` point file; rows: name, points, label,
+probability, error. Structures that cannot be predicted keep their row with
+the error and the others are still predicted. Without ``--output`` the rows
+are printed as CSV. Exit status: 0 when every structure was predicted, 1 when
+some failed; a usage error (bad checkpoint, output format, device) raises, and
+``topoequi`` prints it as one ``error:`` line and exits with 2.
 """
 from __future__ import annotations
 
@@ -26,11 +28,11 @@ FORMATS = (".csv", ".json")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a best.pt or last.pt written by topoequi train")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help=".xyz, .sdf, .mol, .smi files or SMILES")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="molecule files or SMILES, or point-cloud files")
     parser.add_argument("--output", default=None, help="write the rows to this .csv or .json file")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=64, help="structures per forward pass")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the SMILES conformers")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of SMILES conformers and mesh samples")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -42,3 +42,18 @@ def schnet_ckpt(qm9_root, tmp_path_factory):
 def implicit_ckpt(qm9_root, tmp_path_factory):
     return train_tiny(qm9_root, tmp_path_factory.mktemp("implicit"), "implicit")
 
+
+
+@pytest.fixture(scope="session")
+def pointcloud_ckpt(tmp_path_factory):
+    """``topoequi train pointcloud`` (implicit, SO(3)) on 2 procedural shapes per class of 64 points, 1 epoch."""
+    from topoequi.cli import build_parser
+    from topoequi.train import pointcloud
+
+    out = tmp_path_factory.mktemp("pointcloud")
+    args = build_parser().parse_args(["train", "pointcloud", "--dataset", "shapes", "--model", "implicit",
+                                      "--per-class", "2", "--num-points", "64", "--epochs", "1", "--batch-size",
+                                      "12", "--out", str(out), "--no-progress"])
+    pointcloud.check_args(args)
+    pointcloud.train(args)
+    return str(out / "best.pt")

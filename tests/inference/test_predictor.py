@@ -6,8 +6,8 @@ import torch
 from torch_geometric.data import Batch
 
 import topoequi
+from topoequi.files import atomic_save
 from topoequi.inference import Molecule, MoleculePredictor, write_xyz
-from topoequi.train.checkpoint import atomic_save
 from topoequi.typing import WITH_RDKIT
 
 MODELS = ["schnet", pytest.param("implicit", marks=pytest.mark.skipif(not WITH_RDKIT, reason="bonds need RDKit"))]
@@ -26,7 +26,7 @@ def split_molecules(qm9_root, predictor):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_predict_reproduces_the_evaluated_test_mae(request, qm9_root, model):
-    from topoequi.train.evaluate import evaluate_checkpoint
+    from topoequi.commands.evaluate import evaluate_checkpoint
 
     path = checkpoint(request, model)
     predictor = topoequi.load(path)

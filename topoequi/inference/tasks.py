@@ -6,8 +6,9 @@ import os
 import torch
 
 from topoequi.inference.molecule_predictor import MoleculePredictor
+from topoequi.inference.point_cloud_predictor import PointCloudPredictor
 
-PREDICTORS = {"qm9": MoleculePredictor}
+PREDICTORS = {"qm9": MoleculePredictor, "pointcloud": PointCloudPredictor}
 """Task (the checkpoint's ``config["task"]``) -> the class that predicts it."""
 OTHER_TOOLS = {"lattice": "lattice bases are reduced with `topoequi reduce BASES --checkpoint CKPT`"}
 
@@ -25,7 +26,7 @@ def load(checkpoint: str | os.PathLike, device: str = "auto", dtype: torch.dtype
         device (str, optional): ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. (default: ``"auto"``)
         dtype (torch.dtype, optional): precision of the model. (default: ``torch.float32``)
     """
-    from topoequi.train.checkpoint import load_checkpoint
+    from topoequi.files import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint, map_location="cpu")
     task = ckpt.get("config", {}).get("task")
