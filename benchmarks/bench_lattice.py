@@ -36,15 +36,13 @@ def timed(fn, repeats: int) -> tuple[object, float]:
 
 
 def load_model(checkpoints: Path, n: int) -> tuple[NeuralLatticeReducer, str]:
-    from topoequi.train.lattice import load_reducer
-
     trained = sorted((int(p.parent.name[len("lattice-n"):]), p) for p in checkpoints.glob("lattice-n*/best.pt")
                      if p.parent.name[len("lattice-n"):].isdigit())
     usable = [(d, p) for d, p in trained if d <= n]
     if not usable:
         return NeuralLatticeReducer(), "untrained (Babai initialisation)"
     dim, path = usable[-1]
-    model, _ = load_reducer(path)
+    model, _ = NeuralLatticeReducer.from_checkpoint(path)
     return model, f"trained at n={dim}"
 
 

@@ -29,9 +29,9 @@ TRAIN_TASKS: dict[str, tuple[str, str]] = {
 """``topoequi train <task>``: task name -> (module with ``add_arguments`` and ``run``, one-line help)."""
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "evaluate": ("topoequi.train.evaluate", "evaluate a training checkpoint on its test split"),
+    "evaluate": ("topoequi.commands.evaluate", "evaluate a training checkpoint on its test split"),
     "predict": ("topoequi.predict_cli", "predict with a trained model on new molecules (XYZ, SDF, SMILES)"),
-    "reduce": ("topoequi.lattice.cli_reduce", "reduce lattice bases with LLL or a trained reducer"),
+    "reduce": ("topoequi.commands.reduce", "reduce lattice bases with LLL or a trained reducer"),
 }
 """Other sub-commands: name -> (module with ``add_arguments`` and ``run``, one-line help)."""
 

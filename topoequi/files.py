@@ -2,7 +2,8 @@
 
 - :func:`cache_home`: the one folder for caches, ``$TOPOEQUI_HOME`` (default ``~/.cache/topoequi``).
 - :func:`atomic_write`: a reader sees the old file or the new one, never half of one
-  (write to a temporary file in the same folder, ``fsync``, ``os.replace``).
+  (write to a temporary file in the same folder, ``fsync``, ``os.replace``);
+  :func:`atomic_save` / :func:`load_checkpoint`: checkpoints (``torch.save``, ``weights_only`` loads).
 - :class:`RunFolder`: an output folder held by one run at a time (an exclusive ``flock`` on
   ``OUT/.lock``, released by the kernel when the process ends, however it ends).
 """
@@ -52,6 +53,42 @@ def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[IO[by
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Strict JSON (``NaN`` / ``inf`` are refused with a ``ValueError``), written atomically."""
     return atomic_write(path, json.dumps(obj, indent=1, allow_nan=False, default=str) + "\n")
+
+
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save(obj, path)`` made atomic (:func:`atomic_write`)."""
+    import torch
+
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def load_checkpoint(path: str | os.PathLike, expected_config: dict | None = None,
+                    map_location="cpu") -> dict:
+    """Load a checkpoint saved by :func:`atomic_save` (``weights_only=True``, tensors on the CPU by default,
+    so a checkpoint written on a GPU loads anywhere).
+
+    If ``expected_config`` is given, the checkpoint's ``"config"`` entry must
+    agree with it on every key it contains, otherwise a ``ValueError`` lists
+    the keys that differ (a checkpoint of another model or configuration).
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint '{path}' does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"checkpoint '{path}' is corrupt or not a topoequi checkpoint: {exc}") from exc
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, expected a dict")  # noqa: TRY004
+    if expected_config is not None:
+        saved = ckpt.get("config", {})
+        diff = {k: (saved.get(k), v) for k, v in expected_config.items() if saved.get(k) != v}
+        if diff:
+            lines = ", ".join(f"{k}: checkpoint={a!r} vs requested={b!r}" for k, (a, b) in diff.items())
+            raise ValueError(f"checkpoint '{path}' was written for another configuration ({lines})")
+    return ckpt
 
 
 class RunFolder:

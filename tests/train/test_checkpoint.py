@@ -3,13 +3,8 @@ import os
 import pytest
 import torch
 
-from topoequi.train.checkpoint import (
-    atomic_save,
-    load_checkpoint,
-    rng_state,
-    seed_everything,
-    set_rng_state,
-)
+from topoequi.files import atomic_save, load_checkpoint
+from topoequi.train.checkpoint import rng_state, seed_everything, set_rng_state
 
 
 def test_atomic_save_round_trip_and_config_check(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from topoequi.train.checkpoint import load_checkpoint
+from topoequi.files import load_checkpoint
 from topoequi.train.device import autocast, available_devices, resolve_device
 from topoequi.train.engine import TrainConfig, Trainer
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from topoequi.cli import build_parser, main
+from topoequi.files import load_checkpoint
 from topoequi.train import qm9
-from topoequi.train.checkpoint import load_checkpoint
 
 TINY = ["--hp", "hidden_channels=16", "--hp", "num_filters=16", "--hp", "num_interactions=1",
         "--hp", "num_gaussians=10"]
@@ -58,7 +58,7 @@ def test_resume_after_interruption_is_exact(root, tmp_path):
     assert (tmp_path / "b" / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
     # evaluate reproduces the test MAE of best.pt exactly
-    from topoequi.train.evaluate import evaluate_checkpoint
+    from topoequi.commands.evaluate import evaluate_checkpoint
 
     result = evaluate_checkpoint(str(tmp_path / "a" / "best.pt"), root=root)  # source from ckpt
     assert result["mae"] == straight["test_mae"] and result["unit"] == "meV"

@@ -153,6 +153,20 @@ class NeuralLatticeReducer(nn.Module):
             proposals += [best_gauss_move(gram, feats["mask"]), -torch.round(feats["projection"])]
         return moves, select_columns(gram, proposals)
 
+    @classmethod
+    def from_checkpoint(cls, path, device: str | torch.device = "cpu") -> tuple[NeuralLatticeReducer, dict]:
+        """The reducer a ``topoequi train lattice`` checkpoint holds (in eval mode, on ``device``), and the
+        checkpoint's configuration."""
+        from topoequi.files import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        config = ckpt.get("config", {})
+        if config.get("task") != "lattice":
+            raise ValueError(f"checkpoint '{path}' is not a lattice reducer checkpoint (task={config.get('task')!r})")
+        model = cls(config["hidden_channels"], config["num_layers"], config["steps"], config["classical_proposals"])
+        model.load_state_dict(ckpt["model"])
+        return model.to(device).eval(), config
+
     def forward(self, gram: Tensor, steps: int | None = None) -> dict[str, Tensor]:
         r"""Run ``steps`` steps on Gram matrices ``[B, n, n]`` (float64 recommended).
 

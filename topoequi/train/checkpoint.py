@@ -1,54 +1,14 @@
-"""Checkpoints that survive interruption, and reproducible seeds.
+"""Reproducible seeds and the random state a checkpoint carries for an exact resume.
 
-A checkpoint is a dict of tensors and plain Python values saved with
-``torch.save``; it is written to a temporary file in the same folder and moved
-into place with ``os.replace``, so a reader sees either the old or the new
-file, never half of one. Loading uses ``weights_only=True`` and maps every
-tensor to the CPU, so a checkpoint written on a GPU loads anywhere (the
-trainer then moves the weights to its own device).
+Checkpoints themselves are written and read by :func:`topoequi.files.atomic_save`
+and :func:`topoequi.files.load_checkpoint`.
 """
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-
-from topoequi.files import atomic_write
-
-
-def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save(obj, path)`` made atomic (:func:`topoequi.files.atomic_write`)."""
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def load_checkpoint(path: str | os.PathLike, expected_config: dict | None = None,
-                    map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint saved by :func:`atomic_save` (``weights_only=True``).
-
-    If ``expected_config`` is given, the checkpoint's ``"config"`` entry must
-    agree with it on every key it contains, otherwise a ``ValueError`` lists
-    the keys that differ (a checkpoint of another model or configuration).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint '{path}' does not exist")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"checkpoint '{path}' is corrupt or not a topoequi checkpoint: {exc}") from exc
-    if not isinstance(ckpt, dict):
-        raise ValueError(f"checkpoint '{path}' holds a {type(ckpt).__name__}, expected a dict")  # noqa: TRY004
-    if expected_config is not None:
-        saved = ckpt.get("config", {})
-        diff = {k: (saved.get(k), v) for k, v in expected_config.items() if saved.get(k) != v}
-        if diff:
-            lines = ", ".join(f"{k}: checkpoint={a!r} vs requested={b!r}" for k, (a, b) in diff.items())
-            raise ValueError(f"checkpoint '{path}' was written for another configuration ({lines})")
-    return ckpt
 
 
 def seed_everything(seed: int) -> torch.Generator:

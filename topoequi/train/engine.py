@@ -41,7 +41,8 @@ import torch.distributed as dist
 from torch import Tensor
 from tqdm import tqdm
 
-from topoequi.train.checkpoint import atomic_save, load_checkpoint, rng_state, set_rng_state
+from topoequi.files import atomic_save, load_checkpoint
+from topoequi.train.checkpoint import rng_state, set_rng_state
 from topoequi.train.device import autocast, check_precision, resolve_device, set_matmul_precision
 from topoequi.train.logger import RunLogger, plot_curves
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,18 +108,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"best valid log-defect {trainer.best:.4f} vs LLL {reference['valid_lll_log_defect']:.4f}; "
           f"checkpoints in {args.out}")
     return 0
-
-
-def load_reducer(path: str | os.PathLike):
-    """A :class:`~topoequi.models.NeuralLatticeReducer` from a checkpoint written by this task."""
-    from topoequi.models import NeuralLatticeReducer
-    from topoequi.train.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(path)
-    config = ckpt.get("config", {})
-    if config.get("task") != "lattice":
-        raise ValueError(f"checkpoint '{path}' is not a lattice reducer checkpoint (task={config.get('task')!r})")
-    model = NeuralLatticeReducer(config["hidden_channels"], config["num_layers"], config["steps"],
-                                 config["classical_proposals"])
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), config

@@ -158,10 +158,11 @@ def part_accuracies(model, dataset: list, batch_size: int = 128) -> dict[str, fl
 
 def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Namespace) -> dict:
     """Train one model in ``OUT[/seed<k>]/<mode>``, reload its best checkpoint, evaluate and measure it."""
+    from topoequi.files import load_checkpoint
     from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
     from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
     from topoequi.symmetry import Cyclic, Dihedral
-    from topoequi.train.checkpoint import load_checkpoint, seed_everything
+    from topoequi.train.checkpoint import seed_everything
     from topoequi.train.engine import Trainer, adamw_cosine
     from topoequi.train.options import engine_config
 

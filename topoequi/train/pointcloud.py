@@ -139,7 +139,8 @@ def check_args(args: argparse.Namespace) -> None:
 
 def train(args: argparse.Namespace) -> dict:
     """Train (or resume), then test ``best.pt`` under every rotation protocol; return the results."""
-    from topoequi.train.checkpoint import load_checkpoint, seed_everything
+    from topoequi.files import load_checkpoint
+    from topoequi.train.checkpoint import seed_everything
     from topoequi.train.engine import TrainConfig, Trainer
 
     if args.threads:

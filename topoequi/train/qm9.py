@@ -222,7 +222,8 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
     """
     from torch.utils.data import Subset
 
-    from topoequi.train.checkpoint import load_checkpoint, seed_everything
+    from topoequi.files import load_checkpoint
+    from topoequi.train.checkpoint import seed_everything
     from topoequi.train.engine import Trainer, World, init_process_group
 
     config = check_args(args)

@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delta", type=float, default=None,
                         help=f"LLL parameter in (1/4, 1] of the LLL methods (default {DEFAULT_DELTA})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, >= 1")
+    parser.add_argument("--device", default="auto", help="where the network runs: auto (CUDA when available, "
+                        "else CPU), cpu, cuda or cuda:N")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -57,6 +59,9 @@ def check_arguments(args: argparse.Namespace) -> None:
                              f"--method {' / '.join(LLL_METHODS)})")
         if not 0.25 < args.delta <= 1:
             raise ValueError(f"--delta must be in (1/4, 1], got {args.delta}")
+    from topoequi.train.device import resolve_device
+
+    resolve_device(args.device)
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"--checkpoint '{args.checkpoint}' does not exist")
     if args.output is not None and not Path(args.output).absolute().parent.is_dir():
@@ -150,12 +155,12 @@ def _reduce(bases, args: argparse.Namespace):
 
 def _network(args: argparse.Namespace, dim: int):
     from topoequi.models import NeuralLatticeReducer
+    from topoequi.train.device import resolve_device
 
+    device = resolve_device(args.device)
     if not args.checkpoint:
-        return NeuralLatticeReducer(), args.steps or 16
-    from topoequi.train.lattice import load_reducer
-
-    model, config = load_reducer(args.checkpoint)
+        return NeuralLatticeReducer().to(device), args.steps or 16
+    model, config = NeuralLatticeReducer.from_checkpoint(args.checkpoint, device)
     if config["dim"] != dim:
         print(f"note: checkpoint trained for n={config['dim']}, input has n={dim}")
     return model, args.steps or 2 * config["steps"]

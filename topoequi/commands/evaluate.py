@@ -31,8 +31,8 @@ def evaluate_checkpoint(path: str, split: str = "test", expected: dict | None = 
     """Rebuild the checkpoint's model and data; return ``{"mae": ..., "unit": ..., ...}``."""
     from torch.utils.data import Subset
 
+    from topoequi.files import load_checkpoint
     from topoequi.train import qm9
-    from topoequi.train.checkpoint import load_checkpoint
     from topoequi.train.engine import TrainConfig, Trainer
 
     ckpt = load_checkpoint(path, expected_config=expected or None)
