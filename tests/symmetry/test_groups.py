@@ -119,3 +119,13 @@ def test_groups_pickle_by_name(group):
     import pickle
 
     assert pickle.loads(pickle.dumps(group)) == group
+
+
+def test_each_group_class_answers_for_its_own_names(group):
+    # the name round-trips, and the restored group acts the same (not only the same name)
+    again = group_from_name(group.name.lower())
+    assert type(again) is type(group) and again.name == group.name
+    g = group.generators()
+    assert torch.equal(again.standard_rep.matrices(g), group.standard_rep.matrices(g))
+    others = [cls for cls in (Cyclic(3), SO3(), group_from_name("O(3)")) if type(cls) is not type(group)]
+    assert all(type(other).from_name(group.name) is None for other in others)
