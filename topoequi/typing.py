@@ -38,3 +38,8 @@ OPTIONAL = {
     "tensorboard": WITH_TENSORBOARD,
     "py3nj": WITH_PY3NJ,
 }
+
+WITH_TORCHVISION = _has("torchvision")
+WITH_H5PY = _has("h5py")
+WITH_SKIMAGE = _has("skimage")
+OPTIONAL.update({"torchvision": WITH_TORCHVISION, "h5py": WITH_H5PY, "skimage": WITH_SKIMAGE})
