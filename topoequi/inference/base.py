@@ -65,14 +65,15 @@ class Predictor(ABC):
         Args:
             inputs: what :meth:`expand` accepts, alone or in a list.
             batch_size (int, optional): structures per forward pass. (default: ``64``)
-            progress (bool, optional): show a progress bar. (default: ``False``)
+            progress (bool, optional): show a progress bar when there is more than one batch.
+                (default: ``False``)
             seed (int, optional): random seed of generated inputs (conformers, surface samples). (default: ``0``)
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"{type(self).__name__}: batch_size must be a positive int, got {batch_size!r}")
         entries = self.expand(inputs)
         out: list = []
-        with tqdm(total=len(entries), desc="structures", disable=not progress) as bar:
+        with tqdm(total=len(entries), desc="structures", disable=not progress or len(entries) <= batch_size) as bar:
             for start in range(0, len(entries), batch_size):
                 chunk = entries[start:start + batch_size]
                 out.extend(self._predict_chunk(chunk, start, seed))
