@@ -13,7 +13,7 @@ Peers, measured in the same process on the same inputs:
   sheaf layers vs PyG's ``GCN`` (2 layers, 64 hidden).
 
 Graphs: Texas (183 nodes), Cora (2,708), Actor (7,600 nodes / 26,659 edges)
-from ``../shared/datasets``, and a synthetic graph ten times Actor (ten
+from ``datasets/``, and a synthetic graph ten times Actor (ten
 relabelled copies with 10% of the edges rewired across copies).
 
     python benchmarks/bench_sheaf.py [--repeats 3] [--epoch-repeats 7] [--skip-large]

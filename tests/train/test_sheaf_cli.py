@@ -5,10 +5,6 @@ import json
 import pytest
 
 from topoequi import cli
-from topoequi.datasets.node_classification import default_source
-
-pytestmark = pytest.mark.skipif(not (default_source() / "webkb" / "texas").is_dir(),
-                                reason="shared datasets not available")
 
 
 def test_train_sheaf_on_texas(tmp_path, capsys):
