@@ -62,7 +62,8 @@ class EquivariantMobileNetV2(nn.Module):
                  in_channels: int = 3, input_size: int = 225, dropout: float = 0.2):
         super().__init__()
         group = group_from_name(group) if isinstance(group, str) else group
-        if not isinstance(group, Group) or group.d != 2 or not group.is_finite or group.order not in (1, 2, 4, 8):
+        if not isinstance(group, Group) or group.d != 2 or not group.is_finite or \
+                (group.elements() - group.elements().round()).abs().max() > 1e-9:
             raise ValueError(f"EquivariantMobileNetV2: group must be a finite group of symmetries of the pixel "
                              f"grid (C1, C2, C4, D1, D2, D4), got {group}")
         if isinstance(input_size, bool) or not isinstance(input_size, int) or (input_size - 1) % DOWNSAMPLING:

@@ -1,0 +1,96 @@
+"""EquivariantMobileNetV2: D4-invariant logits in float64, export, the plain baseline and its parameter match."""
+import pytest
+import torch
+
+from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
+from topoequi.models.mobilenet_v2 import (
+    MobileNetV2,
+    make_divisible,
+    matching_plain_mobilenet_v2,
+    mobilenet_v2_parameters,
+)
+from topoequi.testing.image_equivariance import grid_elements, image_equivariance_error
+from topoequi.typing import WITH_TORCHVISION
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _warmed(model, x):
+    torch.nn.init.normal_(model.classifier[1].weight, std=1.0)  # logits of order one
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0  # running statistics = those of x
+    model.train()
+    with torch.no_grad():
+        model(x)  # batch-norm statistics away from their initial values
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ["D4", "C4"])
+def test_logits_are_invariant_to_the_grid_symmetries(name):
+    x = torch.randn(4, 3, 33, 33, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    model = _warmed(EquivariantMobileNetV2(name, 5, 0.25, input_size=33).double(), x)
+    logits = lambda im: model(im)[:, :, None, None]  # noqa: E731
+    error = image_equivariance_error(logits, x, model.in_rep, model.out_rep)
+    assert error < 1e-10  # measured: 5.6e-13 (D4) on logits of order one
+    assert len(grid_elements(model.group)) == (8 if name == "D4" else 4)
+    plain = _warmed(MobileNetV2(5, 0.25).double(), x)
+    assert image_equivariance_error(lambda im: plain(im)[:, :, None, None], x, model.in_rep, model.out_rep) > 1e-3
+
+
+def test_export_is_a_plain_mobilenet_v2_with_the_same_logits():
+    x = torch.randn(3, 1, 33, 33)
+    model = _warmed(EquivariantMobileNetV2("D4", 10, 0.25, in_channels=1, input_size=33), x)
+    plain = model.export()
+    assert type(plain) is MobileNetV2 and plain.group_size == 8
+    assert not any("topoequi.nn" in type(m).__module__ for m in plain.modules())
+    assert torch.allclose(plain(x), model(x), atol=1e-6)
+    # the same channels as MobileNetV2 at the same width, eight times fewer weights in the 1x1 layers
+    widths = [m.out_channels for m in plain.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert widths == [m.out_channels for m in MobileNetV2(10, 0.25, 1).modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+def test_layout_is_that_of_torchvision():
+    assert mobilenet_v2_parameters(1000, 1.0, 3) == 3_504_872  # torchvision.models.mobilenet_v2()
+    model = MobileNetV2(10, 0.35, 1)
+    assert sum(p.numel() for p in model.parameters()) == mobilenet_v2_parameters(10, 0.35, 1)
+    assert make_divisible(32 * 0.35, 8) == 16 and make_divisible(1280, 8) == 1280 and make_divisible(3, 8) == 8
+    residual = [m.residual for m in model.features if hasattr(m, "residual")]
+    assert len(residual) == 17 and sum(residual) == 10
+
+
+@pytest.mark.skipif(not WITH_TORCHVISION, reason="torchvision is not installed")
+def test_same_parameters_as_torchvision():
+    from torchvision.models import mobilenet_v2
+    for width in (0.35, 1.0):
+        reference = mobilenet_v2(num_classes=10, width_mult=width)
+        assert mobilenet_v2_parameters(10, width, 3) == sum(p.numel() for p in reference.parameters())
+
+
+def test_matching_plain_network():
+    model = EquivariantMobileNetV2("D4", 10, 0.5, in_channels=1, input_size=33)
+    plain = matching_plain_mobilenet_v2(model)
+    count = sum(p.numel() for p in model.parameters())
+    assert abs(sum(p.numel() for p in plain.parameters()) - count) / count < 0.05
+    assert plain.group_size == 1 and plain.in_channels == 1
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="EquivariantMobileNetV2: input_size must be 32 m \\+ 1"):
+        EquivariantMobileNetV2("D4", input_size=96)
+    with pytest.raises(ValueError, match="EquivariantMobileNetV2: group must be a finite group of symmetries"):
+        EquivariantMobileNetV2("C8", input_size=33)
+    with pytest.raises(ValueError, match="MobileNetV2: width_mult must be a positive number"):
+        EquivariantMobileNetV2("D4", width_mult=0, input_size=33)
+    with pytest.raises(ValueError, match="MobileNetV2: num_classes must be a positive int"):
+        MobileNetV2(num_classes=0)
+    model = EquivariantMobileNetV2("D1", 2, 0.25, in_channels=1, input_size=33)
+    with pytest.raises(ValueError, match=r"images must be \[B, 1, 33, 33\] \(in_channels, input_size\), got "
+                                         r"\[2, 1, 32, 32\]"):
+        model(torch.randn(2, 1, 32, 32))
