@@ -32,6 +32,7 @@ class Predictor(ABC):
 
     REQUIRED: tuple[str, ...] = ("task", "model", "hparams")
     """Keys the checkpoint's ``config`` must hold."""
+    NOT_RECORDED = "not recorded (no results.json of this run next to the checkpoint)"
 
     def __init__(self, checkpoint: dict, path: str | os.PathLike, device: str = "auto",
                  dtype: torch.dtype = torch.float32) -> None:
@@ -134,6 +135,18 @@ class Predictor(ABC):
     @abstractmethod
     def row(self, prediction) -> dict:
         """A record as a plain dict."""
+
+    @abstractmethod
+    def description(self) -> list[str]:
+        """A title line, then lines on the data, the symmetry and the run's test score, for :meth:`describe`."""
+
+    def describe(self) -> str:
+        """What the model is, what it was trained on and how well it did on its test split."""
+        title, *details = self.description()
+        params = sum(p.numel() for p in self.model.parameters())
+        return "\n".join([
+            title, f"model: {self.model_name}, {params:,} parameters, hyper-parameters {self.hparams or 'default'}",
+            *details, f"device: {self.device}, {str(self.dtype).replace('torch.', '')}"])
 
     def header(self) -> dict:
         """What the rows are (JSON output's header)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from torch_geometric.data import Batch, Data
 
@@ -18,25 +19,37 @@ def _is_pair(item) -> bool:
             and not isinstance(item[0], (str, os.PathLike, Data, Molecule, SmilesString)))
 
 
-def expand_inputs(inputs) -> list[Entry]:
-    """PyG ``Data`` / ``Batch``, ``(z, pos)`` pairs, :class:`Molecule`, file paths or SMILES strings
-    (alone or in a list) -> one entry per structure; what cannot be read becomes a :class:`Failure`."""
-    if isinstance(inputs, (Data, Molecule, SmilesString, str, os.PathLike)) or _is_pair(inputs):
+def flatten_inputs(inputs, ready: tuple[type, ...], convert: Callable[[int, object], list],
+                   single: Callable[[object], bool] = lambda item: False) -> list:
+    """One entry per structure: a ``Batch`` split into its graphs, ``Data``, :class:`Failure` and the
+    ``ready`` types kept, any other item ``k`` replaced by ``convert(k, item)`` (a list of entries).
+    ``inputs`` is one input (``Data``, a path, a ``ready`` type, or ``single(inputs)``) or an iterable of them."""
+    if isinstance(inputs, (Data, str, os.PathLike, *ready)) or single(inputs):
         inputs = [inputs]
-    out: list[Entry] = []
+    out: list = []
     for k, item in enumerate(inputs):
         if isinstance(item, Batch):
             out.extend(item.to_data_list())
-        elif isinstance(item, (Data, Molecule, Failure, SmilesString)):
+        elif isinstance(item, (Data, Failure, *ready)):
             out.append(item)
-        elif isinstance(item, (str, os.PathLike)):
-            out.extend(read_structures(item))
-        elif _is_pair(item):
-            try:
-                out.append(Molecule.from_arrays(f"molecule_{k + 1}", *item))
-            except ValueError as exc:
-                out.append(Failure(f"molecule_{k + 1}", str(exc)))
         else:
-            out.append(Failure(f"input_{k + 1}", f"cannot predict on a {type(item).__name__}; expected Data, "
-                                                 "Batch, (atomic numbers, positions), a file path or SMILES"))
+            out.extend(convert(k, item))
     return out
+
+
+def _molecules(k: int, item) -> list[Entry]:
+    if isinstance(item, (str, os.PathLike)):
+        return read_structures(item)
+    if not _is_pair(item):
+        return [Failure(f"input_{k + 1}", f"cannot predict on a {type(item).__name__}; expected Data, Batch, "
+                                          "(atomic numbers, positions), a file path or SMILES")]
+    try:
+        return [Molecule.from_arrays(f"molecule_{k + 1}", *item)]
+    except ValueError as exc:
+        return [Failure(f"molecule_{k + 1}", str(exc))]
+
+
+def expand_inputs(inputs) -> list[Entry]:
+    """PyG ``Data`` / ``Batch``, ``(z, pos)`` pairs, :class:`Molecule`, file paths or SMILES strings
+    (alone or in a list) -> one entry per structure; what cannot be read becomes a :class:`Failure`."""
+    return flatten_inputs(inputs, (Molecule, SmilesString), _molecules, single=_is_pair)

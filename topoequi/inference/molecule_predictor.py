@@ -97,26 +97,21 @@ class MoleculePredictor(Predictor):
     def header(self) -> dict:
         return super().header() | {"target": self.target, "unit": self.unit}
 
-    def describe(self) -> str:
-        """What the model is, what it was trained on and how well it did on its test split."""
+    def description(self) -> list[str]:
         c, r = self.config, self.report
         data = f"QM9 ({c.get('source', '?')}), {c.get('split', '?')} split"
         if c.get("subset"):
             data += f", first {c['subset']} molecules"
         if r:
             data += f": {r['train_size']:,} / {r['valid_size']:,} / {r['test_size']:,} train / valid / test"
-        test = "not recorded (no results.json of this run next to the checkpoint)"
+        test = self.NOT_RECORDED
         if r:
             test = f"{r['test_mae']:.2f} {r['unit']} (best.pt, epoch {r['best_epoch']} of {r['epochs']})"
-        params = sum(p.numel() for p in self.model.parameters())
-        return "\n".join([
-            f"QM9 regressor of '{self.target}' in {self.unit} ({self.path})",
-            f"model: {self.model_name}, {params:,} parameters, hyper-parameters {self.hparams or 'default'}",
-            f"invariant to: {self.group}; bonds: {'derived with RDKit' if self.uses_bonds else 'not used'}",
-            f"trained on: {data}",
-            f"standardisation: mean {self.stats.mean:.6g} {self.unit}, std {self.stats.std:.6g} {self.unit}",
-            f"checkpoint epoch: {self.epoch}; test MAE: {test}",
-            f"device: {self.device}, {str(self.dtype).replace('torch.', '')}"])
+        return [f"QM9 regressor of '{self.target}' in {self.unit} ({self.path})",
+                f"invariant to: {self.group}; bonds: {'derived with RDKit' if self.uses_bonds else 'not used'}",
+                f"trained on: {data}",
+                f"standardisation: mean {self.stats.mean:.6g} {self.unit}, std {self.stats.std:.6g} {self.unit}",
+                f"checkpoint epoch: {self.epoch}; test MAE: {test}"]
 
     def __repr__(self) -> str:
         mae = f", test_mae='{self.report['test_mae']:.2f} {self.report['unit']}'" if self.report else ""

@@ -91,20 +91,15 @@ class PointCloudPredictor(Predictor):
     def header(self) -> dict:
         return super().header() | {"dataset": self.config["dataset"], "classes": list(self.classes)}
 
-    def describe(self) -> str:
-        """What the classifier is, what it was trained on and its test accuracy per rotation protocol."""
+    def description(self) -> list[str]:
         c, r = self.config, self.report
-        accuracy = "not recorded (no results.json of this run next to the checkpoint)"
+        accuracy = self.NOT_RECORDED
         if r:
             accuracy = ", ".join(f"{mode} {100 * acc:.1f}%" for mode, acc in r["test_accuracy_by_rotation"].items())
-        params = sum(p.numel() for p in self.model.parameters())
-        return "\n".join([
-            f"point-cloud classifier of {len(self.classes)} {c['dataset']} classes ({self.path})",
-            f"model: {self.model_name}, {params:,} parameters, hyper-parameters {self.hparams or 'default'}",
-            f"symmetry: {self.group}; trained with rotations: {c.get('train_rotation', '?')}",
-            f"shapes: {self.num_points} points, centred and scaled into the unit ball",
-            f"checkpoint epoch: {self.epoch}; test accuracy by test rotation: {accuracy}",
-            f"device: {self.device}, {str(self.dtype).replace('torch.', '')}"])
+        return [f"point-cloud classifier of {len(self.classes)} {c['dataset']} classes ({self.path})",
+                f"symmetry: {self.group}; trained with rotations: {c.get('train_rotation', '?')}",
+                f"shapes: {self.num_points} points, centred and scaled into the unit ball",
+                f"checkpoint epoch: {self.epoch}; test accuracy by test rotation: {accuracy}"]
 
     def __repr__(self) -> str:
         acc = f", test_accuracy={self.report['test_accuracy']:.3f}" if self.report else ""

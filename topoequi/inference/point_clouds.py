@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
+from topoequi.inference.inputs import flatten_inputs
 from topoequi.inference.molecule import Failure
 
 
@@ -72,27 +73,22 @@ def read_point_cloud(source: str | os.PathLike) -> PointCloud | Mesh | Failure:
         return Failure(path.name, str(exc) if str(path) in str(exc) else f"{path}: {exc}")
 
 
+def _point_clouds(k: int, item) -> list:
+    if isinstance(item, (str, os.PathLike)):
+        return [read_point_cloud(item)]
+    if isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim == 2 and item.shape[1] == 3:
+        points = item.detach().cpu().double().numpy() if isinstance(item, torch.Tensor) else item
+        return [PointCloud(f"points_{k + 1}", np.asarray(points, dtype=np.float64))]
+    return [Failure(f"input_{k + 1}", f"cannot classify a {type(item).__name__} of shape "
+                                      f"{list(getattr(item, 'shape', []))}; expected Data, [N, 3] points, "
+                                      "a mesh or a file path")]
+
+
 def expand_point_clouds(inputs) -> list:
     """PyG ``Data`` / ``Batch`` with ``pos``, ``[N, 3]`` arrays or tensors, :class:`PointCloud`, :class:`Mesh`
     or file paths (alone or in a list) -> one entry per shape."""
-    if isinstance(inputs, (Data, PointCloud, Mesh, str, os.PathLike, np.ndarray, torch.Tensor)):
-        inputs = [inputs]
-    out: list = []
-    for k, item in enumerate(inputs):
-        if isinstance(item, Batch):
-            out.extend(item.to_data_list())
-        elif isinstance(item, (Data, PointCloud, Mesh, Failure)):
-            out.append(item)
-        elif isinstance(item, (str, os.PathLike)):
-            out.append(read_point_cloud(item))
-        elif isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim == 2 and item.shape[1] == 3:
-            points = item.detach().cpu().double().numpy() if isinstance(item, torch.Tensor) else item
-            out.append(PointCloud(f"points_{k + 1}", np.asarray(points, dtype=np.float64)))
-        else:
-            out.append(Failure(f"input_{k + 1}", f"cannot classify a {type(item).__name__} of shape "
-                                                 f"{list(getattr(item, 'shape', []))}; expected Data, [N, 3] "
-                                                 "points, a mesh or a file path"))
-    return out
+    return flatten_inputs(inputs, (PointCloud, Mesh), _point_clouds,
+                          single=lambda item: isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim == 2)
 
 
 def point_cloud_to_data(entry: PointCloud | Mesh, num_points: int, seed: int) -> Data:
