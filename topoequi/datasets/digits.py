@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from tqdm import tqdm
 
 from topoequi.graph import radius_graph
+from topoequi.progress import progress_bar
 from topoequi.symmetry import Dihedral
 
 DIGITS_FILE = Path(__file__).resolve().parents[2] / "datasets" / "digits.npz"
@@ -67,7 +67,7 @@ def mixed_symmetry_digits(seed: int = 0, radius: float = 2.3, path: str | os.Pat
     chiral = torch.isin(labels, torch.tensor(CHIRAL_DIGITS))
     out = []
     count = images.shape[0] if limit is None else min(int(limit), images.shape[0])
-    for i in tqdm(range(count), desc="digits", disable=not progress):
+    for i in progress_bar(range(count), progress, desc="digits"):
         data = digit_point_cloud(images[i], radius)
         data.pos = torch.round(2 * data.pos @ elements[choice[i]].T) / 2
         data.y = labels[i].view(1)

@@ -54,9 +54,9 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from tqdm import tqdm
 
 from topoequi.datasets.local import LocalDataset, file_sha256  # noqa: F401 - file_sha256 for datasets/make_qm9_sample.py
+from topoequi.progress import progress_bar
 
 HAR2EV = 27.211386246
 """Hartree to eV, as in PyG."""
@@ -278,8 +278,7 @@ def pack_molecules(frame, progress: bool = True) -> dict[str, np.ndarray]:
                                              "num_bonds", "bonds", "bond_type",
                                              "bond_method", "counts")}
     rows = zip(frame["Elements"], frame["XYZ_Ang"])
-    for elements_text, xyz_text in tqdm(rows, total=len(frame), desc="QM9 molecules",
-                                        disable=not progress):
+    for elements_text, xyz_text in progress_bar(rows, progress, total=len(frame), desc="QM9 molecules"):
         elements = parse_elements(elements_text)
         pos = parse_coordinates(xyz_text)
         if pos.shape[0] != len(elements):
@@ -337,7 +336,7 @@ def data_list_from_packed(packed: dict[str, np.ndarray], progress: bool = True) 
     type_of_z = torch.full((10,), -1, dtype=torch.long)
     type_of_z[list(ATOMIC_NUMBERS)] = torch.arange(len(ATOMIC_NUMBERS))
     data_list = []
-    for m in tqdm(range(len(packed["idx"])), desc="QM9 graphs", disable=not progress):
+    for m in progress_bar(range(len(packed["idx"])), progress, desc="QM9 graphs"):
         a0, a1, b0, b1 = atom_ptr[m], atom_ptr[m + 1], bond_ptr[m], bond_ptr[m + 1]
         n = int(a1 - a0)
         z = z_all[a0:a1]

@@ -63,6 +63,7 @@ from topoequi.lattice.unimodular import (
     integer_matmul,
 )
 from topoequi.nn.conv.gram_edge_conv import GramEdgeConv
+from topoequi.progress import progress_bar
 from topoequi.transforms.lattice_graph import (
     EDGE_FEATURES,
     NODE_FEATURES,
@@ -208,7 +209,6 @@ class NeuralLatticeReducer(nn.Module):
             OverflowError: a float basis whose transformation entry would exceed 2**53
                 (outside the supported range).
         """
-        from tqdm.auto import tqdm
 
         steps = self.steps if steps is None else steps
         for arg, value in (("steps", steps), ("batch_size", batch_size)):
@@ -222,8 +222,8 @@ class NeuralLatticeReducer(nn.Module):
         work = batch if is_integer_array(batch) else scaled_float(batch)[0]  # an exact rescaling
         chunks = [self._reduce_chunk(work[start:start + batch_size], steps) if batch.shape[-1] >= 2 else
                   np.broadcast_to(np.eye(1, dtype=np.int64), work[start:start + batch_size].shape).copy()
-                  for start in tqdm(range(0, batch.shape[0], batch_size), desc="reduce", unit="chunk",
-                                    disable=not progress)]
+                  for start in progress_bar(range(0, batch.shape[0], batch_size), progress, desc="reduce",
+                                            unit="chunk")]
         best_u = np.concatenate(chunks) if all(c.dtype != object for c in chunks) else \
             np.concatenate([c.astype(object) for c in chunks])
         reduced = apply_unimodular(batch, best_u)

@@ -39,9 +39,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import Tensor
-from tqdm import tqdm
 
 from topoequi.files import atomic_save, load_checkpoint
+from topoequi.progress import progress_bar
 from topoequi.train.checkpoint import rng_state, set_rng_state
 from topoequi.train.device import autocast, check_precision, resolve_device, set_matmul_precision
 from topoequi.train.logger import RunLogger, plot_curves
@@ -245,9 +245,8 @@ class Trainer:
         sampler.set_epoch(epoch)
         return self._batches(self.train_set, list(sampler), self.config.batch_size // self.world.size)
 
-    def _bar(self, iterable, desc: str, **kwargs):
-        show = self.config.progress and self.world.is_main
-        return tqdm(iterable, desc=desc, leave=False, disable=None if show else True, **kwargs)
+    def _bar(self, iterable, desc: str):
+        return progress_bar(iterable, self.config.progress and self.world.is_main, desc=desc, leave=False)
 
     def forward(self, batch):
         """The model's output on ``batch`` (moved to the device), under the run's precision."""

@@ -222,8 +222,7 @@ def load_complex(args: argparse.Namespace):
 
 def train_all(models: list[str], data, args: argparse.Namespace) -> list[dict]:
     """Every model on every split, seeded by ``seed + split``: one row each."""
-    from tqdm import tqdm
-
+    from topoequi.progress import progress_bar
     from topoequi.train.checkpoint import seed_everything
     from topoequi.train.device import resolve_device
 
@@ -231,8 +230,8 @@ def train_all(models: list[str], data, args: argparse.Namespace) -> list[dict]:
     data = data.to(resolve_device(args.device))
     num_classes = int(data.y.max()) + 1
     rows = []
-    bar = tqdm(total=len(models) * args.splits, desc=f"{args.dataset}", unit="run",
-               disable=True if args.no_progress else None)
+    bar = progress_bar(None, not args.no_progress, total=len(models) * args.splits, desc=f"{args.dataset}",
+                       unit="run")
     for name in models:
         for split in range(args.splits):
             seed_everything(args.seed + split)
