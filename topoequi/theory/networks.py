@@ -1,8 +1,6 @@
 """The networks the bound holds for: bias-free steerable CNNs of regular fields with ReLU."""
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
 from topoequi.nn.conv.steerable_image_conv import SteerableImageConv
@@ -52,22 +50,19 @@ def num_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def matched_channels(group: str, target: int, shape: tuple[float, ...] = (1, 2, 2), **kwargs) -> tuple[int, ...]:
-    """Channels proportional to ``shape`` whose :func:`homogeneous_cnn` has the parameter count
-    closest to ``target``."""
-    def count(scale: float) -> int:
-        return num_parameters(homogeneous_cnn(group, _scaled(shape, scale), **kwargs))
+def matched_channels(group: str, target: int, kernel_size: int = 5, num_classes: int = 10,
+                     max_fields: int = 64) -> tuple[int, int, int]:
+    """Fields ``(c1, c2, c2)`` (``c1 <= c2 <= 3 c1``) whose three-block :func:`homogeneous_cnn` has the
+    parameter count closest to ``target``. Counts are exact and cheap: a convolution between regular
+    fields has ``c_in c_out`` times the weights of one field to one field."""
+    g = group_from_name(group)
+    one = regular_field_rep(g, 1)
+    first = num_parameters(SteerableImageConv(g.trivial_rep(1), one, kernel_size, bias=False))
+    inner = num_parameters(SteerableImageConv(one, one, kernel_size, bias=False))
 
-    low, high = 0.05, 64.0
-    for _ in range(14):
-        mid = math.sqrt(low * high)
-        low, high = (mid, high) if count(mid) < target else (low, mid)
-    return min((_scaled(shape, s) for s in (low, high)), key=lambda c: abs(count_of(group, c, kwargs) - target))
+    def count(c1: int, c2: int) -> int:
+        return c1 * first + (c1 * c2 + c2 * c2) * inner + c2 * num_classes
 
-
-def count_of(group: str, channels: tuple[int, ...], kwargs: dict) -> int:
-    return num_parameters(homogeneous_cnn(group, channels, **kwargs))
-
-
-def _scaled(shape: tuple[float, ...], scale: float) -> tuple[int, ...]:
-    return tuple(max(1, round(s * scale)) for s in shape)
+    options = [(c1, c2) for c1 in range(1, max_fields + 1) for c2 in range(c1, 3 * c1 + 1)]
+    c1, c2 = min(options, key=lambda c: (abs(count(*c) - target), c))
+    return c1, c2, c2

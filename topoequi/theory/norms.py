@@ -11,7 +11,7 @@ from topoequi.nn.conv.steerable_image_conv import stencil_offsets
 
 
 def unrolled_conv_norms(weight: Tensor, input_shape: tuple[int, int, int], stride: int = 1, padding: int = 0,
-                        dilation: int = 1, iterations: int = 30) -> tuple[float, float, int]:
+                        dilation: int = 1, iterations: int = 50) -> tuple[float, float, int]:
     r"""Spectral norm, squared Frobenius norm and output size of ``conv2d(., weight)`` on inputs
     ``[C, H, W]``, as the dense :math:`(C' H' W') \times (C H W)` matrix it is.
 

@@ -3,41 +3,43 @@ unrolled weights (NBS18), with every term kept.
 
 Both bounds are one formula, the one of the proof of Theorem 1 of `"A PAC-Bayesian Approach to
 Spectrally-Normalized Margin Bounds for Neural Networks" <https://arxiv.org/abs/1707.09564>`_
-(Neyshabur, Bhojanapalli & Srebro, ICLR 2018, "NBS18"), applied to two parametrizations. With
-probability :math:`1 - \delta` over :math:`m` training examples,
+(Neyshabur, Bhojanapalli & Srebro, ICLR 2018, "NBS18"), applied to two parametrizations. A layer is
+:math:`A_l = W_l P_l`, the learned map :math:`W_l` after a fixed linear map :math:`P_l` (the lift of
+each pixel's neighbourhood onto the kernel basis for a convolution seen pixelwise; :math:`P_l = I`
+otherwise), with positively homogeneous maps of Lipschitz constants :math:`C` (product) between
+layers. With probability :math:`1 - \delta` over :math:`m` training examples,
 
 .. math::
     L_0(f) \le \hat L_\gamma(f) + 4 \sqrt{\frac{\mathrm{KL} + \ln(6 L m^{1 + 1/(2L)} / \delta)}{m - 1}},
     \qquad
-    \mathrm{KL} = \frac{42^2}{2 \gamma^2}\, (B C)^2 L^2\, \eta \ln(2 N)
-        \prod_{l} \|W_l\|_2^2 \sum_{l} \frac{\|W_l\|_F^2}{\|W_l\|_2^2},
+    \mathrm{KL} = \frac{42^2}{2 \gamma^2}\, (B C)^2 \Big(\sum_l \|P_l\|_2\Big)^2 \eta \ln(2 N)
+        \prod_{l} \|A_l\|_2^2 \sum_{l} \frac{\|W_l\|_F^2}{\|A_l\|_2^2},
 
-for :math:`L` layers :math:`W_l` with positively homogeneous 1-Lipschitz maps between them
-(their Lipschitz constants and the norms of fixed linear maps make :math:`C`), inputs in the
-ball of radius :math:`B`, margin :math:`\gamma`. The Gaussian perturbation :math:`U_l` of the
-proof has :math:`\|U_l\|_2 \le \sigma \sqrt{2 \eta \ln(2N)}` for all layers with probability
-1/2 (matrix Gaussian series, union bound):
+for inputs in the ball of radius :math:`B` and margin :math:`\gamma` (NBS18's Lemma 2 with
+:math:`\|U_l P_l\| \le \|U_l\| \|P_l\|`; :math:`(\sum_l \|P_l\|)^2 = L^2` without lifts, NBS18's
+factor). The Gaussian perturbation :math:`U_l` of :math:`W_l` has
+:math:`\|U_l\|_2 \le \sigma \sqrt{2 \eta \ln(2N)}` for all layers with probability 1/2 (matrix
+Gaussian series, union bound):
 
-- **NBS18** (dense): :math:`U_l` is an i.i.d. Gaussian matrix of the unrolled layer, so
-  :math:`\eta = \max_l \max(n^{in}_l, n^{out}_l)` (the width :math:`h`),
-  :math:`N = \sum_l (n^{in}_l + n^{out}_l) \le 2 L h` (NBS18's :math:`\ln(4 L h)`), and
+- **NBS18** (dense): every layer unrolled to one matrix on its actual input (:math:`P_l = I`),
+  :math:`U_l` i.i.d. Gaussian, so :math:`\eta = \max_l \max(n^{in}_l, n^{out}_l)` (the width
+  :math:`h`), :math:`N = \sum_l (n^{in}_l + n^{out}_l) \le 2 L h` (NBS18's :math:`\ln(4 L h)`), and
   :math:`\|W_l\|_F` is the Frobenius norm of the unrolled matrix.
 - **Equivariant** (Behboodi, Cesa & Cohen, `"A PAC-Bayesian Generalization Bound for Equivariant
   Networks" <https://arxiv.org/abs/2210.13150>`_, NeurIPS 2022): :math:`U_l` is Gaussian in the
-  Fourier domain, :math:`\hat U_l(\psi)` i.i.d. over the real coordinates of the blocks, so
+  Fourier domain, i.i.d. over the real coordinates of the blocks :math:`\hat U_l(\psi)`, so
   :math:`\|U_l\|_2 = \max_\psi \|\hat U_l(\psi)\|_2`,
   :math:`\eta = \max_{l, \psi} t_\psi \max(m^{in}_{l\psi}, m^{out}_{l\psi})`,
-  :math:`N = \sum_{l, \psi} t_\psi (m^{in}_{l\psi} + m^{out}_{l\psi})` and the KL term
-  counts :math:`\|W_l\|_F^2 \to \sum_\psi \|\hat W_l(\psi)\|_F^2` (no :math:`d_\psi` factor), with
+  :math:`N = \sum_{l, \psi} t_\psi (m^{in}_{l\psi} + m^{out}_{l\psi})`, and
+  :math:`\|W_l\|_F^2 \to \sum_\psi \|\hat W_l(\psi)\|_F^2` (no :math:`d_\psi` factor), with
   multiplicities :math:`m`, irrep dimensions :math:`d_\psi` and type dimensions :math:`t_\psi`
-  (:mod:`topoequi.theory.fourier_blocks`). A convolution is a pixelwise equivariant map
-  :math:`W_l` after a fixed lift :math:`P_l` of the neighbourhood onto the kernel basis, so its
+  (:mod:`topoequi.theory.fourier_blocks`); a convolution's :math:`W_l` acts at every pixel, so its
   perturbation is the same at every pixel.
 
-The paper's theorem (Theorem 4.x of arXiv 2210.13150) is this argument; its text was not
-available to us, so the constants here are NBS18's, carried through the Fourier-domain
-perturbation as derived above, not copied from the paper. Both bounds are invariant to
-rescaling :math:`W_l \to \alpha W_l`, :math:`W_{l'} \to W_{l'} / \alpha`.
+:math:`\|A_l\|_2` is the spectral norm of the unrolled layer (power iteration). The paper's
+theorem is this argument; its text was not available to us, so the constants here are NBS18's,
+carried through the Fourier-domain perturbation as derived above, not copied from the paper.
+Both bounds are invariant to rescaling :math:`W_l \to \alpha W_l`, :math:`W_{l'} \to W_{l'} / \alpha`.
 """
 from __future__ import annotations
 
@@ -55,13 +57,14 @@ from topoequi.theory.margins import check_examples, input_norm_bound, margin_los
 
 @dataclass
 class LayerTerms:
-    """One layer's terms: :math:`\\|W_l\\|_2`, :math:`\\|W_l\\|_F^2`, :math:`\\eta_l`, :math:`N_l`."""
+    """One layer's terms: :math:`\\|A_l\\|_2`, :math:`\\|W_l\\|_F^2`, :math:`\\eta_l`, :math:`N_l`, :math:`\\|P_l\\|_2`."""
 
     name: str
     spectral: float
     frobenius_sq: float
     variance_factor: int
     real_size: int
+    lift: float = 1.0
 
 
 @dataclass
@@ -100,7 +103,8 @@ class Bound:
 
     @property
     def kl(self) -> float:
-        complexity = (self.input_norm * self.lipschitz * self.depth) ** 2 * self.eta * math.log(2 * self.size)
+        lifts = sum(t.lift for t in self.layers)
+        complexity = (self.input_norm * self.lipschitz * lifts) ** 2 * self.eta * math.log(2 * self.size)
         return 42**2 * complexity * self.spectral_product * self.frobenius_ratio / (2 * self.gamma**2)
 
     @property
@@ -115,8 +119,9 @@ class Bound:
     def terms(self) -> dict[str, float]:
         """Every term, keyed by its symbol in the formula."""
         return {"L_gamma (margin loss)": self.margin_loss, "gamma": self.gamma, "B (input norm)": self.input_norm,
-                "C (fixed maps)": self.lipschitz, "L (layers)": self.depth, "eta": self.eta, "N": self.size,
-                "prod ||W||_2^2": self.spectral_product, "sum ||W||_F^2/||W||_2^2": self.frobenius_ratio,
+                "C (fixed maps)": self.lipschitz, "L (layers)": self.depth,
+                "sum ||P_l||_2": sum(t.lift for t in self.layers), "eta": self.eta, "N": self.size,
+                "prod ||A||_2^2": self.spectral_product, "sum ||W||_F^2/||A||_2^2": self.frobenius_ratio,
                 "KL": self.kl, "ln(6 L m^(1+1/2L)/delta)": self.confidence, "m": self.num_examples,
                 "bound": self.value}
 
@@ -141,27 +146,27 @@ def _trace(chain: list[nn.Module], example: Tensor) -> list[tuple[int, ...]]:
     return shapes
 
 
-def _layer_terms(chain, shapes, dense: bool) -> tuple[list[LayerTerms], float]:
-    terms, lipschitz = [], 1.0
+def _layer_terms(chain, shapes) -> tuple[list[LayerTerms], list[LayerTerms], float]:
+    """Per registered layer, its equivariant and its dense terms; the product of the fixed maps'
+    Lipschitz constants."""
+    equivariant, dense, lipschitz = [], [], 1.0
     for module, shape in zip(chain, shapes):
         if is_registered(module):
-            if dense:
-                n = dense_norms(module, shape)
-                terms.append(LayerTerms(type(module).__name__, n.spectral, n.frobenius_sq,
-                                        max(n.width_in, n.width_out), n.width_in + n.width_out))
-                continue
+            n = dense_norms(module, shape)
+            name = type(module).__name__
+            dense.append(LayerTerms(name, n.spectral, n.frobenius_sq, max(n.width_in, n.width_out),
+                                    n.width_in + n.width_out))
             layer = fourier_blocks(module)
             blocks = [b for b in layer.blocks if b.multiplicity_in]
-            terms.append(LayerTerms(type(module).__name__, max(b.spectral_norm for b in blocks),
-                                    sum(b.frobenius_sq for b in blocks), max(b.variance_factor for b in blocks),
-                                    sum(b.real_size for b in blocks)))
-            lipschitz *= layer.lift_norm
+            equivariant.append(LayerTerms(name, n.spectral, sum(b.frobenius_sq for b in blocks),
+                                          max(b.variance_factor for b in blocks), sum(b.real_size for b in blocks),
+                                          layer.lift_norm))
         elif type(module) in LIPSCHITZ:
             lipschitz *= LIPSCHITZ[type(module)](module, shape)
         else:
             raise ValueError(f"pac_bayes: layer {module!r} is neither a supported linear layer nor a known "
                              f"positively homogeneous 1-Lipschitz map ({', '.join(c.__name__ for c in LIPSCHITZ)})")
-    return terms, lipschitz
+    return equivariant, dense, lipschitz
 
 
 def pac_bayes_bounds(model: nn.Module, images: Tensor, labels: Tensor, gamma: float,
@@ -183,9 +188,8 @@ def pac_bayes_bounds(model: nn.Module, images: Tensor, labels: Tensor, gamma: fl
                   "num_examples": images.shape[0], "delta": delta}
     device = next(model.parameters()).device
     shapes = _trace(chain, images[:1].to(device))
-    out = []
-    for kind, dense in (("equivariant", False), ("NBS18", True)):
-        start = time.perf_counter()
-        terms, lipschitz = _layer_terms(chain, shapes, dense)
-        out.append(Bound(kind, terms, lipschitz, **common, seconds=time.perf_counter() - start))
-    return out[0], out[1]
+    start = time.perf_counter()
+    equivariant, dense, lipschitz = _layer_terms(chain, shapes)
+    seconds = time.perf_counter() - start
+    return (Bound("equivariant", equivariant, lipschitz, **common, seconds=seconds),
+            Bound("NBS18", dense, lipschitz, **common, seconds=seconds))
