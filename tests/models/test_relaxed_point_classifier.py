@@ -112,3 +112,17 @@ def test_bad_input():
 
     with pytest.raises(ValueError, match="group must be a finite topoequi Group"):
         RelaxedPointClassifier(SO2(), 1, 12)
+
+
+def test_group_by_name_and_repr():
+    torch.manual_seed(0)
+    by_name = RelaxedPointClassifier("D4", 1, [3, 2], channels=2, balance=False)
+    torch.manual_seed(0)
+    by_object = RelaxedPointClassifier(D4, 1, [3, 2], channels=2, balance=False)
+    assert by_name.group == D4
+    for (key, a), b in zip(by_name.state_dict().items(), by_object.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert repr(by_name) == ("RelaxedPointClassifier(D4, mode='learnable', convs=4, branch_layers=1, "
+                             "out_channels=[3, 2])")
+    with pytest.raises(ValueError, match="unknown group 'D0'"):
+        RelaxedPointClassifier("D0", 1, 3)

@@ -163,3 +163,9 @@ def test_dropout_off_the_residual_stream():
         dropped = F.dropout(x, 0.6)
         x = x - (dropped - layer(dropped, cx.edges, cx.restriction))
     assert torch.allclose(out, model.lin_out(x.reshape(x.size(0), -1)), atol=1e-12)
+
+
+def test_repr_prints_the_configuration():
+    model = SheafNodeClassifier(10, 3, variant="persistent-attention", hidden_channels=8, stalk_width=3)
+    assert repr(model) == ("SheafNodeClassifier(10, 3, variant='persistent-attention', hidden_channels=8, "
+                           "stalk_width=3, num_layers=2)")

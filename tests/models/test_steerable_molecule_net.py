@@ -7,7 +7,7 @@ from topoequi.models.steerable_molecule_net import (
     SteerableMoleculeNet,
     build_steerable_molecule_net,
 )
-from topoequi.symmetry import group_from_name
+from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing import assert_equivariant, equivariance_error
 
 SMALL = "8x0e+2x1o+1x2e"
@@ -123,3 +123,27 @@ def test_builder_gives_the_implicit_model_edge_attributes():
     assert build_steerable_molecule_net("steerable", {}).edge_attributes is False
     with pytest.raises(ValueError, match="edge_attributes and node_attributes need"):
         build_steerable_molecule_net("steerable", {"edge_attributes": True})
+
+
+def test_group_and_hidden_fields_as_objects_or_strings(molecules):
+    # a Group object and a representation of that group itself (not restricted from O(3))
+    axial = group_from_name("SO(2)@R3")
+    hidden = axial.rep("6x0+2x1+1x2")
+    torch.manual_seed(2)
+    model = SteerableMoleculeNet(num_layers=2, group=axial, hidden_irreps=hidden, embedding_dim=8).double().eval()
+    assert model.hidden_rep == hidden
+    assert repr(model) == ("SteerableMoleculeNet(kernel='implicit', group=SO(2)@R3, hidden=6x0+2x1+1x2, "
+                           "num_layers=2, nonlinearity='gate', cutoff=5.0, readout='add')")
+
+    def predict(pos):
+        batch = molecules.clone()
+        batch.pos = pos
+        return model(batch)
+
+    assert assert_equivariant(predict, [molecules.pos.double()], ["pos"], None, group=axial)[0] < 1e-9
+    # an O(3) Rep is restricted as its e3nn string is: the same hidden fields
+    as_rep = SteerableMoleculeNet(num_layers=1, group="D4@R3", hidden_irreps=Rep(SMALL), embedding_dim=8)
+    as_str = SteerableMoleculeNet(num_layers=1, group="D4@R3", hidden_irreps=SMALL, embedding_dim=8)
+    assert as_rep.hidden_rep == as_str.hidden_rep and as_rep.hidden_rep.group == group_from_name("D4@R3")
+    with pytest.raises(TypeError, match="SteerableMoleculeNet: group must be a Group or its name, got int"):
+        SteerableMoleculeNet(group=3)

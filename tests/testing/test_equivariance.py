@@ -93,3 +93,39 @@ def test_declarations_that_do_not_match_shapes_are_reported():
         assert_equivariant(lambda p: p[:, :2], [torch.randn(4, 3)], ["pos"], "pos", group=G)
     with pytest.raises(TypeError, match="not a floating tensor"):
         assert_equivariant(lambda p: p, [torch.arange(3)], [G.standard_rep], G.standard_rep)
+
+
+def test_representations_are_read_from_the_module():
+    # as e3nn's tester reads irreps_in / irreps_out: x carries in_rep, pos moves, edge_attr carries edge_rep
+    from topoequi.graph import radius_graph
+    from topoequi.nn import GatedNonlinearity, ImplicitSteerableConv
+
+    rep, edge_rep = Rep("2x0e+1x1o"), Rep("1x0e+1x1e")
+    conv = ImplicitSteerableConv(rep, rep, edge_rep=edge_rep, cutoff=2.0, channels=2, num_layers=2)
+    pos = torch.randn(8, 3, generator=GEN)
+    edge_index = radius_graph(pos, r=2.0)
+    x, edge_attr = rep.randn(8, generator=GEN), edge_rep.randn(edge_index.shape[1], generator=GEN)
+    errors = assert_equivariant(conv, [x, pos, edge_index, edge_attr])
+    assert errors[0] < 1e-12
+    assert errors == assert_equivariant(conv, [x, pos, edge_index, edge_attr], [rep, "pos", None, edge_rep], rep)
+    assert assert_equivariant(conv, {"x": x, "pos": pos, "edge_index": edge_index, "edge_attr": edge_attr})[0] < 1e-12
+    # an edge attribute read as a vector field where the layer declares a pseudovector: caught
+    wrong = Rep("1x0e+1x1o")
+    assert equivariance_error(conv, [x, pos, edge_index, edge_attr], [rep, "pos", None, wrong], rep)[0] > 1e-3
+    gate = GatedNonlinearity(Rep("2x0e+2x1o"))
+    assert assert_equivariant(gate, [gate.in_rep.randn(5, generator=GEN)])[0] < 1e-12
+
+
+def test_reading_from_the_module_needs_declarations_it_can_make():
+    with pytest.raises(ValueError, match="function has no in_rep; pass reps_in"):
+        assert_equivariant(radial_messages, [torch.randn(3, 3)])
+
+    class Mixer(torch.nn.Module):
+        in_rep = out_rep = O3.standard_rep
+
+        def forward(self, x, weights):
+            return x * weights.sum()
+
+    with pytest.raises(ValueError, match="cannot tell how the group acts on input 'weights' of Mixer"):
+        assert_equivariant(Mixer(), [torch.randn(3, 3), torch.randn(3)])
+    assert assert_equivariant(Mixer(), [torch.randn(3, 3), torch.randn(3)], [O3.standard_rep, None])[0] < 1e-12

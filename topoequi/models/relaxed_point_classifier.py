@@ -17,7 +17,7 @@ from topoequi.nn import (
     kl_divergence,
     likelihood_kl_chain,
 )
-from topoequi.symmetry import Cyclic, Group
+from topoequi.symmetry import Cyclic, Group, group_from_name
 
 MODES = ("equivariant", "non-equivariant", "learnable")
 
@@ -51,7 +51,7 @@ class RelaxedPointClassifier(nn.Module):
       the equivariant component, the trivial group has only that one), so they are built without it.
 
     Args:
-        group (Group): a finite group acting on the positions, e.g. ``Dihedral(4)``.
+        group (Group or str): a finite group acting on the positions, e.g. ``Dihedral(4)`` or ``"D4"``.
         in_channels (int): invariant input features per point.
         out_channels (int or Sequence[int]): outputs per graph, or the sizes of the parts,
             each with its own last convolution and head.
@@ -71,10 +71,11 @@ class RelaxedPointClassifier(nn.Module):
         - **output:** :math:`(B, \text{out})`
     """
 
-    def __init__(self, group: Group, in_channels: int, out_channels: int | Sequence[int], mode: str = "learnable",
+    def __init__(self, group: Group | str, in_channels: int, out_channels: int | Sequence[int], mode: str = "learnable",
                  channels: int = 4, num_layers: int = 3, cutoff: float = 2.5, max_frequency: int = 3,
                  num_radial: int = 3, branch_layers: int = 1, balance: bool = True):
         super().__init__()
+        group = group_from_name(group) if isinstance(group, str) else group
         if not isinstance(group, Group) or not group.is_finite:
             raise ValueError(f"RelaxedPointClassifier: group must be a finite topoequi Group, got {group!r}")
         if mode not in MODES:
@@ -108,6 +109,11 @@ class RelaxedPointClassifier(nn.Module):
         self.branch_layers = branch_layers
         self.heads = nn.ModuleList(
             nn.Sequential(nn.Linear(channels, 4 * channels), nn.ReLU(), nn.Linear(4 * channels, k)) for k in parts)
+
+    def __repr__(self) -> str:
+        parts = [head[-1].out_features for head in self.heads]
+        return (f"{self.__class__.__name__}({self.group}, mode={self.mode!r}, convs={len(self.convs)}, "
+                f"branch_layers={self.branch_layers}, out_channels={parts})")
 
     def _likelihood(self) -> GroupLikelihood:
         if self.mode == "non-equivariant":

@@ -108,6 +108,11 @@ class SheafNodeClassifier(torch.nn.Module):
         self.layers = ModuleList(make() for _ in range(num_layers))
         self.lin_out = Linear(stalk_width * hidden_channels, num_classes)
 
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.lin_in.in_features}, {self.lin_out.out_features}, "
+                f"variant={self.variant!r}, hidden_channels={self.hidden}, stalk_width={self.stalk_width}, "
+                f"num_layers={len(self.layers)})")
+
     def reset_parameters(self) -> None:
         self.lin_in.reset_parameters()
         self.lin_out.reset_parameters()

@@ -14,17 +14,18 @@ from topoequi.nn import (
     ImplicitSteerableConv,
     SteerableConv,
 )
-from topoequi.symmetry import Group, Rep, from_e3nn, group_from_name
+from topoequi.symmetry import Group, Rep, group_from_name
 
 NUM_ATOM_TYPES = 10  # atomic numbers 1..9 cover QM9 (H, C, N, O, F)
 NUM_BOND_TYPES = 4  # single, double, triple, aromatic (PyG's one-hot edge_attr)
 
 
-def hidden_rep_for(group: Group, irreps: str) -> Rep:
-    """An O(3) representation given as e3nn irreps (e.g. ``"32x0e+8x1o+4x2e"``), restricted to ``group``
-    and put in its irreps basis (features then transform with that group's irreps)."""
-    rep = from_e3nn(irreps)
-    if group.name != "O(3)":
+def hidden_rep_for(group: Group, irreps: Rep | str) -> Rep:
+    """The hidden fields: a representation of ``group`` as it is, or one of O(3) (a :class:`Rep` or its
+    e3nn string, e.g. ``"32x0e+8x1o+4x2e"``) restricted to ``group`` and put in its irreps basis
+    (features then transform with that group's irreps)."""
+    rep = irreps if isinstance(irreps, Rep) else Rep.from_e3nn(irreps)
+    if rep.group != group:
         rep = rep.restrict(group)
     return Rep(group, rep.irreps)
 
@@ -56,9 +57,10 @@ class SteerableMoleculeNet(nn.Module):
     Args:
         kernel (str, optional): ``"implicit"`` (:class:`~topoequi.nn.ImplicitSteerableConv`)
             or ``"steerable"`` (:class:`~topoequi.nn.SteerableConv`). (default: ``"implicit"``)
-        group (str, optional): symmetry group, O(3) or any subgroup of it. (default: ``"O(3)"``)
-        hidden_irreps (str, optional): hidden fields as O(3) irreps, restricted to ``group``.
-            (default: ``"32x0e+8x1o+4x2e"``)
+        group (Group or str, optional): symmetry group, O(3) or any subgroup of it. (default: ``"O(3)"``)
+        hidden_irreps (Rep or str, optional): hidden fields: a :class:`~topoequi.symmetry.Rep` of
+            ``group`` (``group.rep("8x0+4x1")``), or O(3) irreps (a ``Rep`` or the e3nn string)
+            restricted to ``group``. (default: ``"32x0e+8x1o+4x2e"``)
         num_layers (int, optional): convolution blocks. (default: ``3``)
         embedding_dim (int, optional): invariant atom embedding width. (default: ``32``)
         cutoff (float, optional): radius of the interaction graph in Angstrom. (default: ``5.0``)
@@ -80,7 +82,8 @@ class SteerableMoleculeNet(nn.Module):
         - **output:** :math:`(|\mathcal{G}|)`
     """
 
-    def __init__(self, kernel: str = "implicit", group: str = "O(3)", hidden_irreps: str = "32x0e+8x1o+4x2e",
+    def __init__(self, kernel: str = "implicit", group: Group | str = "O(3)",
+                 hidden_irreps: Rep | str = "32x0e+8x1o+4x2e",
                  num_layers: int = 3, embedding_dim: int = 32, cutoff: float = 5.0, max_num_neighbors: int = 32,
                  edge_attributes: bool = False, node_attributes: bool = False, readout: str = "add",
                  nonlinearity: str = "gate",
@@ -95,10 +98,13 @@ class SteerableMoleculeNet(nn.Module):
         if nonlinearity not in ("gate", "fourier", "fourier_uniform"):
             raise ValueError(f"SteerableMoleculeNet: nonlinearity must be 'gate', 'fourier' or 'fourier_uniform', "
                              f"got {nonlinearity!r}")
-        self.group = group_from_name(group)
+        self.group = group_from_name(group) if isinstance(group, str) else group
+        if not isinstance(self.group, Group):
+            raise TypeError(f"SteerableMoleculeNet: group must be a Group or its name, got {type(group).__name__}")
         if self.group.d != 3:
             raise ValueError(f"SteerableMoleculeNet: molecules live in R^3; {self.group} acts on R^{self.group.d}")
         self.cutoff, self.max_num_neighbors, self.readout = cutoff, max_num_neighbors, readout
+        self.kernel, self.nonlinearity = kernel, nonlinearity
         self.edge_attributes, self.node_attributes = edge_attributes, node_attributes
         if nonlinearity == "gate":
             hidden, make_act = hidden_rep_for(self.group, hidden_irreps), GatedNonlinearity
@@ -128,6 +134,11 @@ class SteerableMoleculeNet(nn.Module):
         self.head = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 1))
         self.register_buffer("invariant_index", torch.arange(hidden.dim)[
             hidden.invariant_basis().abs().sum(1) > 0], persistent=False)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(kernel={self.kernel!r}, group={self.group}, hidden={self.hidden_rep}, "
+                f"num_layers={len(self.convs)}, nonlinearity={self.nonlinearity!r}, cutoff={self.cutoff}, "
+                f"readout={self.readout!r})")
 
     def edge_features(self, data, edge_index: Tensor) -> Tensor:
         """One-hot atom types of both ends and bond type (last column: no bond) of every edge."""
@@ -159,10 +170,12 @@ class SteerableMoleculeNet(nn.Module):
             if self.node_attributes:
                 s = f if layer == 0 else f.index_select(1, self.invariant_index)
                 edge_attr = torch.cat([a for a in (static, s[edge_index[0]], s[edge_index[1]]) if a is not None], 1)
-            update = gate(norm(conv(f, pos, edge_index, edge_attr) + self_int(f)))
+            update = gate(norm(conv(f, pos, edge_index, edge_attr, max_degree=self.max_num_neighbors) + self_int(f)))
             f = f + update if update.shape == f.shape else update
         atom_energy = self.head(f[:, self.invariant_index]).squeeze(-1)
-        num_graphs = int(batch.max()) + 1 if batch.numel() else 0
+        num_graphs = getattr(data, "num_graphs", None) if getattr(data, "batch", None) is not None else 1
+        if num_graphs is None:  # a hand-made batch vector: read its size
+            num_graphs = int(batch.max()) + 1 if batch.numel() else 0
         return scatter(atom_energy, batch, dim=0, dim_size=num_graphs, reduce="sum" if self.readout == "add" else "mean")
 
 
