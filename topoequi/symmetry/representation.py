@@ -25,6 +25,8 @@ from topoequi.symmetry.intertwiners import intertwiner_basis
 from topoequi.symmetry.rep_parsing import MulIrrep, as_pair, parse_entries
 
 ORTHOGONALITY_TOL = 1e-8
+
+
 class Rep:
     """A representation of ``group``: irreps with multiplicities, and a change of basis.
 
