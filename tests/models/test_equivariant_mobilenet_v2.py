@@ -36,7 +36,7 @@ def _warmed(model, x):
 def test_logits_are_invariant_to_the_grid_symmetries(name):
     x = torch.randn(4, 3, 33, 33, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     model = _warmed(EquivariantMobileNetV2(name, 5, 0.25, input_size=33).double(), x)
-    logits = lambda im: model(im)[:, :, None, None]  # noqa: E731
+    logits = lambda im: model(im)[:, :, None, None]
     error = image_equivariance_error(logits, x, model.in_rep, model.out_rep)
     assert error < 1e-10  # measured: 5.6e-13 (D4) on logits of order one
     assert len(grid_elements(model.group)) == (8 if name == "D4" else 4)
