@@ -11,3 +11,7 @@ __all__ = [
 from topoequi.datasets.rotated_mnist import MNISTRot, RotatedMNIST, load_mnist_sample, rotate_images
 
 __all__ += ["MNISTRot", "RotatedMNIST", "load_mnist_sample", "rotate_images"]
+
+from topoequi.datasets.pcam import PCam, read_pcam
+
+__all__ += ["PCam", "read_pcam"]

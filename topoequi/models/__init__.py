@@ -14,3 +14,8 @@ __all__ = [
 from topoequi.models.steerable_image_cnn import SteerableImageCNN, export_plain, matching_plain_cnn
 
 __all__ += ["SteerableImageCNN", "export_plain", "matching_plain_cnn"]
+
+from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
+from topoequi.models.mobilenet_v2 import MobileNetV2, matching_plain_mobilenet_v2
+
+__all__ += ["EquivariantMobileNetV2", "MobileNetV2", "matching_plain_mobilenet_v2"]

@@ -47,3 +47,7 @@ __all__ += ["GramEdgeConv", "SheafDiffusion", "SteerableMessagePassing"]
 from topoequi.nn.change_of_basis import ChangeOfBasis
 
 __all__ += ["ChangeOfBasis"]
+
+from topoequi.nn.conv.regular_depthwise_conv import RegularDepthwiseConv
+
+__all__ += ["RegularDepthwiseConv"]
