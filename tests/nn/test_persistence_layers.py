@@ -118,3 +118,21 @@ def test_bad_input_raises_clear_errors():
         PersLay(4)(torch.zeros(3, 3))
     with pytest.raises(ValueError, match="points holds NaN"):
         PersistenceLandscape(2, 5, (0, 1))(torch.tensor([[0.0, float("inf")]]))
+
+
+def test_rips_features_are_e3_invariant():
+    """Rips diagrams see only distances: the landscape of a cloud is invariant under O(3) and translations."""
+    from topoequi.symmetry import group_from_name
+    from topoequi.testing import assert_equivariant
+
+    group = group_from_name("O(3)")
+    layer = PersistenceLandscape(3, 8, (0.0, 1.5))
+
+    def features(pos):
+        diagram = rips_diagram(pos, max_dim=1, engine="gudhi")
+        return torch.cat([layer(*diagram[0]).view(-1), layer(*diagram[1]).view(-1)])
+
+    pos = torch.randn(30, 3, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    assert (features(pos)[24:] > 0).any()                               # H1 is seen too
+    errors = assert_equivariant(features, [pos], ["pos"], group.trivial_rep(48), atol=1e-12)
+    assert max(errors) < 1e-12
