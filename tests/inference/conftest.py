@@ -57,3 +57,16 @@ def pointcloud_ckpt(tmp_path_factory):
     pointcloud.check_args(args)
     pointcloud.train(args)
     return str(out / "best.pt")
+
+
+@pytest.fixture(scope="session")
+def images_ckpt(tmp_path_factory):
+    """``topoequi train images`` (C4 steerable CNN, 2 + 2 fields) on 48 rotated digits per split, 1 epoch."""
+    from topoequi.cli import build_parser
+    from topoequi.train import images
+
+    out = tmp_path_factory.mktemp("images")
+    args = build_parser().parse_args(["train", "images", "--model", "c4", "--channels", "2,2", "--epochs", "1",
+                                      "--limit", "48", "--batch-size", "16", "--out", str(out), "--no-progress"])
+    images.run(args)
+    return str(out / "best.pt")

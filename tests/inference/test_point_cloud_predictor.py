@@ -35,7 +35,7 @@ def test_classes_are_invariant_to_rotating_scaling_and_moving_files(pointcloud_c
     np.save(tmp_path / "shape.npy", shape)
     np.savetxt(tmp_path / "moved.csv", 3.0 * shape @ q.T + [1.0, -2.0, 5.0], delimiter=",")
     before, after = predictor.predict([tmp_path / "shape.npy", tmp_path / "moved.csv"])
-    assert (before.name, after.name, before.num_points) == ("shape", "moved", 64)
+    assert (before.name, after.name, before.size) == ("shape", "moved", "64 points")
     assert after.label == before.label and abs(after.probability - before.probability) < 1e-5  # measured 6e-8
 
 
@@ -47,10 +47,10 @@ def test_meshes_are_sampled_seeded_and_bad_inputs_listed(pointcloud_ckpt, tmp_pa
     predictor = topoequi.load(pointcloud_ckpt)
     rows = predictor.predict([tmp_path / "cube.off", tmp_path / "bad.off", tmp_path / "cube.stl",
                               torch.zeros(1, 3), tmp_path / "cube.off"], seed=4)
-    assert rows[0] == rows[4] and rows[0].num_points == 64 and rows[0].label in predictor.classes
+    assert rows[0] == rows[4] and rows[0].size == "64 points" and rows[0].label in predictor.classes
     assert "bad.off" in rows[1].error and "header announces 8 vertices and 6 faces" in rows[1].error
     assert "unknown point-cloud format" in rows[2].error and "at least 2 finite points" in rows[3].error
-    assert predictor.table(rows[3:4]) == [{"name": "points_4", "points": None, "label": None, "probability": None,
+    assert predictor.table(rows[3:4]) == [{"name": "points_4", "size": None, "label": None, "probability": None,
                                            "error": "a point cloud needs at least 2 finite points, got 1"}]
 
 

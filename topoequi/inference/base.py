@@ -30,7 +30,7 @@ class Predictor(ABC):
         dtype (torch.dtype, optional): precision of the model. (default: ``torch.float32``)
     """
 
-    REQUIRED: tuple[str, ...] = ("task", "model", "hparams")
+    REQUIRED: tuple[str, ...] = ("task", "model")
     """Keys the checkpoint's ``config`` must hold."""
     NOT_RECORDED = "not recorded (no results.json of this run next to the checkpoint)"
 
@@ -41,7 +41,7 @@ class Predictor(ABC):
         missing = [k for k in self.REQUIRED if k not in self.config]
         if missing:
             raise ValueError(f"{type(self).__name__}: checkpoint '{path}' lacks {missing} in its config")
-        self.model_name, self.hparams = self.config["model"], dict(self.config["hparams"] or {})
+        self.model_name, self.hparams = self.config["model"], dict(self.config.get("hparams") or {})
         self.epoch = checkpoint.get("epoch")
         self.device, self.dtype = resolve_device(device), dtype
         model = self.build()
@@ -96,7 +96,9 @@ class Predictor(ABC):
                 rows.append(self.failure(name, entry, str(exc)))
         if ready:
             batch = Batch.from_data_list([graph for _, _, graph in ready]).to(self.device)
-            batch.pos = batch.pos.to(self.dtype)
+            for key, value in batch.items():  # coordinates, images: the model's precision
+                if torch.is_floating_point(value):
+                    batch[key] = value.to(self.dtype)
             with torch.no_grad():
                 outputs = self.outputs(self.model(batch))
             for (k, name, graph), output in zip(ready, outputs):

@@ -1,29 +1,12 @@
 """A trained point-cloud classifier applied to new shapes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch_geometric.data import Data
 
 from topoequi.inference.base import Predictor
+from topoequi.inference.classification import ClassPrediction, top_class
 from topoequi.inference.point_clouds import expand_point_clouds, point_cloud_to_data
-
-
-@dataclass(frozen=True)
-class ClassPrediction:
-    """One shape's class ``label`` and its softmax ``probability``, or why there is none (``error``)."""
-
-    name: str
-    label: str | None
-    probability: float | None
-    num_points: int | None
-    error: str | None = None
-
-    def __str__(self) -> str:
-        if self.error is not None:
-            return f"{self.name}: failed: {self.error}"
-        return f"{self.name} ({self.num_points} points): {self.label} (p = {self.probability:.3f})"
 
 
 def class_names(dataset: str) -> tuple[str, ...]:
@@ -75,18 +58,16 @@ class PointCloudPredictor(Predictor):
         return point_cloud_to_data(entry, self.num_points, seed)
 
     def outputs(self, out: torch.Tensor) -> list[tuple[int, float]]:
-        probability, label = torch.softmax(out.double(), dim=-1).max(dim=-1)
-        return list(zip(label.tolist(), probability.tolist()))
+        return top_class(out)
 
     def result(self, name: str, graph: Data, output: tuple[int, float]) -> ClassPrediction:
-        return ClassPrediction(name, self.classes[output[0]], output[1], graph.num_nodes)
+        return ClassPrediction(name, self.classes[output[0]], output[1], f"{graph.num_nodes} points")
 
     def failure(self, name: str, entry, error: str) -> ClassPrediction:
         return ClassPrediction(name, None, None, None, error)
 
     def row(self, prediction: ClassPrediction) -> dict:
-        return {"name": prediction.name, "points": prediction.num_points, "label": prediction.label,
-                "probability": prediction.probability, "error": prediction.error or ""}
+        return prediction.row()
 
     def header(self) -> dict:
         return super().header() | {"dataset": self.config["dataset"], "classes": list(self.classes)}

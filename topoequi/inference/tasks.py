@@ -5,10 +5,11 @@ import os
 
 import torch
 
+from topoequi.inference.image_predictor import ImagePredictor
 from topoequi.inference.molecule_predictor import MoleculePredictor
 from topoequi.inference.point_cloud_predictor import PointCloudPredictor
 
-PREDICTORS = {"qm9": MoleculePredictor, "pointcloud": PointCloudPredictor}
+PREDICTORS = {"qm9": MoleculePredictor, "pointcloud": PointCloudPredictor, "images": ImagePredictor}
 """Task (the checkpoint's ``config["task"]``) -> the class that predicts it."""
 OTHER_TOOLS = {"lattice": "lattice bases are reduced with `topoequi reduce BASES --checkpoint CKPT`"}
 
