@@ -1,4 +1,4 @@
-"""Predict with a trained model on new molecules or point clouds: one row per structure.
+"""Predict with a trained model on new molecules, point clouds or images: one row per input.
 
     topoequi predict CHECKPOINT INPUT... [--output results.csv|results.json] [--device auto|cpu|cuda:N]
                      [--batch-size 64] [--seed 0] [--no-progress]
@@ -7,7 +7,8 @@ For a QM9 checkpoint, INPUT is an ``.xyz`` (single or multi-frame), ``.sdf`` /
 ``.mol`` or ``.smi`` file, or a SMILES string (3D coordinates from RDKit's
 ETKDG + MMFF94); rows: name, formula, target, prediction, unit, error. For a
 point-cloud checkpoint, INPUT is an ``.off`` mesh or an ``.npy`` / ``.xyz`` /
-``.txt`` / ``.pts`` / ``.csv`` point file; rows: name, points, label,
+``.txt`` / ``.pts`` / ``.csv`` point file, for an image checkpoint a picture
+(``.png``, ``.jpg``, ...) or ``.npy`` file; rows: name, size, label,
 probability, error. Structures that cannot be predicted keep their row with
 the error and the others are still predicted. Without ``--output`` the rows
 are printed as CSV. Exit status: 0 when every structure was predicted, 1 when
@@ -28,7 +29,7 @@ FORMATS = (".csv", ".json")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a best.pt or last.pt written by topoequi train")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="molecule files or SMILES, or point-cloud files")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="molecule files or SMILES, point-cloud or image files")
     parser.add_argument("--output", default=None, help="write the rows to this .csv or .json file")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=64, help="structures per forward pass")

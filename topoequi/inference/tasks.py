@@ -15,7 +15,9 @@ OTHER_TOOLS = {"lattice": "lattice bases are reduced with `topoequi reduce BASES
 
 
 def load(checkpoint: str | os.PathLike, device: str = "auto", dtype: torch.dtype = torch.float32):
-    """Load a checkpoint written by ``topoequi train`` as a ready model with ``predict``/``describe``.
+    """Load a checkpoint written by ``topoequi train`` as a ready model with ``predict``/``describe``:
+    a :class:`MoleculePredictor` (``train qm9``), :class:`PointCloudPredictor` (``train pointcloud``)
+    or :class:`ImagePredictor` (``train images``), chosen by the checkpoint's task.
 
     Example::
 
