@@ -9,16 +9,21 @@ from topoequi.nn.bilinear import EquivariantBilinear
 from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.radial import cosine_cutoff
 from topoequi.symmetry import Rep
+from topoequi.validation import check_values
 
 
-def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int,
+                    max_degree: int | None = None) -> Tensor:
     r""":math:`A_i = \sum_{j \to i} h_{ji} \otimes x_j` for all nodes, as one batched matrix product.
 
     Each neighbourhood is padded to the largest degree :math:`D` (the slot of
     edge :math:`e` at its target is its rank among the edges into that target;
     empty slots read an appended zero row), so :math:`A = H^\top F` with
     :math:`H: [N, D, d_h]`, :math:`F: [N, D, d_x]` gathered straight from
-    ``kernel`` and ``x``; no per-edge matrix is materialized.
+    ``kernel`` and ``x``; no per-edge matrix is materialized. On an accelerator a
+    known bound ``max_degree`` (e.g. the radius graph's ``max_num_neighbors``) is the
+    padding width, so the shapes are fixed and nothing is read back to the host;
+    on the CPU the exact largest degree is cheaper.
     """
     src, dst = edge_index
     num_edges = dst.numel()
@@ -28,7 +33,8 @@ def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: in
     dst_sorted = dst.index_select(0, order)
     degree = torch.bincount(dst_sorted, minlength=num_nodes)
     slot = torch.arange(num_edges, device=dst.device) - (torch.cumsum(degree, 0) - degree).index_select(0, dst_sorted)
-    edge_at = torch.full((num_nodes, int(degree.max())), num_edges, dtype=torch.long, device=dst.device)
+    width = max_degree if max_degree is not None and dst.device.type != "cpu" else int(degree.max())
+    edge_at = torch.full((num_nodes, width), num_edges, dtype=torch.long, device=dst.device)
     edge_at[dst_sorted, slot] = order
     edge_at = edge_at.view(-1)
     source_at = torch.cat([src, src.new_full((1,), num_nodes)]).index_select(0, edge_at)
@@ -179,12 +185,13 @@ class SteerableMessagePassing(MessagePassing):
                              f"got {list(pos.shape)}")
         if pos.dtype != x.dtype or pos.device != x.device:
             raise TypeError(f"{name}: pos ({pos.dtype}, {pos.device}) must match x ({x.dtype}, {x.device})")
-        if not bool(torch.isfinite(pos).all()):
+        if check_values(pos) and not bool(torch.isfinite(pos).all()):
             raise ValueError(f"{name}: pos contains NaN or infinite coordinates")
         if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.dtype != torch.long:
             raise ValueError(f"{name}: edge_index must be a [2, E] long tensor, got {list(edge_index.shape)} "
                              f"{edge_index.dtype}")
-        if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= x.shape[0]):
+        if check_values(edge_index) and edge_index.numel() and (
+                int(edge_index.min()) < 0 or int(edge_index.max()) >= x.shape[0]):
             raise ValueError(f"{name}: edge_index refers to nodes outside [0, {x.shape[0]})")
         if (edge_attr is None) != (self.edge_rep is None):
             raise ValueError(f"{name}: edge_attr must be given exactly when edge_rep was set "
@@ -193,10 +200,12 @@ class SteerableMessagePassing(MessagePassing):
             if edge_attr.shape != (edge_index.shape[1], self.edge_rep.dim):
                 raise ValueError(f"{name}: edge_attr must be [E, {self.edge_rep.dim}] with E = "
                                  f"{edge_index.shape[1]}, got {list(edge_attr.shape)}")
-            if not bool(torch.isfinite(edge_attr).all()):
+            if check_values(edge_attr) and not bool(torch.isfinite(edge_attr).all()):
                 raise ValueError(f"{name}: edge_attr contains NaN or infinite values")
 
-    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None,
+                max_degree: int | None = None) -> Tensor:
+        """``max_degree``: a bound on the in-degree of every node (fixed shapes on an accelerator)."""
         self._check(x, pos, edge_index, edge_attr)
         num_nodes = x.shape[0]
         x = self.in_rep.to_irreps_basis(x)
@@ -208,7 +217,7 @@ class SteerableMessagePassing(MessagePassing):
             edge_attr = self.edge_rep.to_irreps_basis(edge_attr)
         kernel = self.kernel_features(rel, length, edge_attr) * cosine_cutoff(length, self.cutoff)[:, None]
         if self.fused:
-            a = outer_aggregate(kernel, x, edge_index, num_nodes)
+            a = outer_aggregate(kernel, x, edge_index, num_nodes, max_degree)
         else:
             a = self.propagate(edge_index, x=x, kernel=kernel, size=(num_nodes, num_nodes))
             a = a.view(num_nodes, kernel.shape[1], x.shape[1])
