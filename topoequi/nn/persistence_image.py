@@ -4,13 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from topoequi.topology.persistence import check_diagram_points
-
-
-def _check_range(owner: str, name: str, value: tuple[float, float]) -> tuple[float, float]:
-    if len(value) != 2 or not float(value[0]) < float(value[1]):
-        raise ValueError(f"{owner}: {name} must be (low, high) with low < high, got {value!r}")
-    return float(value[0]), float(value[1])
+from topoequi.topology.persistence import check_diagram_points, check_range
 
 
 class PersistenceImage(nn.Module):
@@ -49,8 +43,8 @@ class PersistenceImage(nn.Module):
         if not sigma > 0 or not weight_power >= 0:
             raise ValueError(f"{owner}: need sigma > 0 and weight_power >= 0, got {sigma!r}, {weight_power!r}")
         self.resolution, self.sigma, self.weight_power = resolution, float(sigma), float(weight_power)
-        self.birth_range = _check_range(owner, "birth_range", birth_range)
-        self.persistence_range = _check_range(owner, "persistence_range", persistence_range)
+        self.birth_range = check_range(owner, "birth_range", birth_range)
+        self.persistence_range = check_range(owner, "persistence_range", persistence_range)
 
     def _centres(self, axis: tuple[float, float], like: Tensor) -> Tensor:
         step = (axis[1] - axis[0]) / self.resolution

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import to_dense_batch
 
-from topoequi.nn.persistence_image import _check_range
-from topoequi.topology.persistence import check_diagram_points
+from topoequi.topology.persistence import check_diagram_points, check_range
 
 
 class PersistenceLandscape(nn.Module):
@@ -39,7 +38,7 @@ class PersistenceLandscape(nn.Module):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
         self.num_landscapes, self.resolution = num_landscapes, resolution
-        self.sample_range = _check_range(owner, "sample_range", sample_range)
+        self.sample_range = check_range(owner, "sample_range", sample_range)
 
     def forward(self, points: Tensor, batch: Tensor | None = None, num_graphs: int | None = None) -> Tensor:
         batch, num_graphs = check_diagram_points(self.__class__.__name__, points, batch, num_graphs)

@@ -64,7 +64,7 @@ class PersistenceDiagram:
 
         def pick(values: list[Tensor], batch: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
             masks = [b == index for b in batch]
-            return [v[m] for v, m in zip(values, masks)], [b[m] * 0 for b, m in zip(batch, masks)]
+            return [v[m] for v, m in zip(values, masks)], [torch.zeros_like(b[m]) for b, m in zip(batch, masks)]
 
         points, batch = pick(self.points, self.batch)
         essential, essential_batch = pick(self.essential, self.essential_batch)
@@ -174,3 +174,10 @@ def check_diagram_points(owner: str, points: Tensor, batch: Tensor | None,
     if num_graphs is None:
         num_graphs = int(batch.max()) + 1 if batch.numel() else 1
     return batch, num_graphs
+
+
+def check_range(owner: str, name: str, value: tuple[float, float]) -> tuple[float, float]:
+    """An interval ``(low, high)`` with ``low < high``."""
+    if len(value) != 2 or not float(value[0]) < float(value[1]):
+        raise ValueError(f"{owner}: {name} must be (low, high) with low < high, got {value!r}")
+    return float(value[0]), float(value[1])
