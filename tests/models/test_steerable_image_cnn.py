@@ -11,14 +11,6 @@ from topoequi.models.steerable_image_cnn import (
 from topoequi.testing.image_equivariance import grid_elements, image_equivariance_error
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("name", ["C8", "D4", "SO(2)", "O(2)"])
 def test_logits_are_invariant_to_the_grid_symmetries(name):
     model = SteerableImageCNN(name, channels=(2, 3, 3, 4), hidden=8).eval().double()

@@ -12,13 +12,7 @@ from topoequi.nn.restrict_group import RestrictGroup, restrict_rep
 from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing.image_equivariance import assert_image_equivariant, grid_elements
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the tiny LAPACK calls of the basis solvers crawl on two busy threads
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def image(rep, size=7, seed=0):

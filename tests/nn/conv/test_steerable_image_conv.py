@@ -12,13 +12,7 @@ from topoequi.testing.image_equivariance import (
     transform_image,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the tiny LAPACK calls of the basis solvers crawl on two busy threads
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def mixed_reps(group):
