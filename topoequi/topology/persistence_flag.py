@@ -176,7 +176,7 @@ def rips_diagram(pos: Tensor, batch: Tensor | None = None, max_dim: int = 1,
     r"""Persistence diagrams of the Vietoris-Rips filtration of point clouds, differentiable in ``pos``.
 
     Edges enter at their Euclidean length; vertices at 0 (so the H0 births carry no gradient).
-    Every diagram point is a difference of pairwise distances, read back in torch.
+    Every birth and death of H1 and above (and every H0 death) is a pairwise distance, read back in torch.
 
     Args:
         pos (Tensor ``[N, d]``): the points.
