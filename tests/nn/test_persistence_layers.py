@@ -9,6 +9,7 @@ from topoequi.nn.topological_loss import total_persistence, wasserstein_distance
 from topoequi.topology import rips_diagram
 
 WITH_POT = importlib.util.find_spec("ot") is not None
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny scatters crawl on two threads of a busy machine
 
 
 def circle(n: int, seed: int) -> torch.Tensor:
