@@ -61,6 +61,7 @@ def test_total_persistence_and_wasserstein_exact():
     assert TopologicalLoss(p=1)(points, torch.tensor([0, 0, 1])).item() == pytest.approx((2.5 + 3.0) / 2)
 
 
+@pytest.mark.slow                                      # importing POT takes seconds
 @pytest.mark.skipif(not WITH_POT, reason="POT (gudhi.wasserstein's backend) not installed")
 def test_wasserstein_matches_gudhi():
     from gudhi.wasserstein import wasserstein_distance as gudhi_wasserstein
