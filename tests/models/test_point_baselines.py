@@ -1,0 +1,66 @@
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+from torch_geometric.nn import MLP, EdgeConv
+
+from topoequi.graph import knn_graph
+from topoequi.models.dgcnn import DGCNN, DynamicEdgeConv, dense_knn_graph
+from topoequi.models.pointnet2 import PointNet2
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small graphs: torch's second thread only costs time, many times over on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def edge_sets(edges):
+    return sorted(map(tuple, edges.t().tolist()))
+
+
+def test_dense_knn_graph_matches_topoequi_knn():
+    gen = torch.Generator().manual_seed(0)
+    sizes = torch.tensor([9, 3, 14])  # the middle example has fewer points than k
+    x = torch.randn(int(sizes.sum()), 16, generator=gen, dtype=torch.float64)
+    batch = torch.repeat_interleave(torch.arange(3), sizes)
+    expected = knn_graph(x, 5, batch, loop=True)
+    assert edge_sets(dense_knn_graph(x, 5, batch)) == edge_sets(expected)
+
+
+def test_dynamic_edge_conv_is_edge_conv_on_the_feature_knn_graph():
+    torch.manual_seed(0)
+    x, batch = torch.randn(30, 8), torch.repeat_interleave(torch.arange(2), 15)
+    conv = DynamicEdgeConv(MLP([16, 12]), k=4).eval()
+    reference = EdgeConv(conv.nn, aggr="max")
+    assert torch.allclose(conv(x, batch), reference(x, knn_graph(x, 4, batch, loop=True)), atol=1e-6)
+    assert repr(conv).startswith("DynamicEdgeConv(nn=MLP(16, 12), k=4")
+
+
+@pytest.mark.parametrize("model_class, order_free", [(PointNet2, False), (DGCNN, True)])
+def test_logits_ignore_batch_neighbours_and_point_order(model_class, order_free):
+    """Batching never mixes shapes; DGCNN ignores the point order too (PointNet++ does not: its
+    farthest-point samples start from the first point)."""
+    torch.manual_seed(0)
+    model = model_class(4, width=8).eval()
+    gen = torch.Generator().manual_seed(1)
+    shapes = [Data(pos=torch.randn(24, 3, generator=gen)) for _ in range(3)]
+    together = model(Batch.from_data_list(shapes))
+    alone = model(Batch.from_data_list(shapes[1:2]))
+    permuted = model(Batch.from_data_list([Data(pos=shapes[1].pos[torch.randperm(24, generator=gen)])]))
+    assert torch.allclose(together[1], alone[0], atol=1e-5)
+    assert torch.allclose(permuted, alone, atol=1e-5) == order_free
+    # absolute coordinates: a rotation changes the logits
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=gen))
+    rotated = model(Batch.from_data_list([Data(pos=shapes[1].pos @ q.T)]))
+    assert (rotated - alone).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("model_class, name", [(PointNet2, "PointNet2"), (DGCNN, "DGCNN")])
+def test_baselines_reject_duplicate_points(model_class, name):
+    pos = torch.randn(12, 3)
+    pos[5] = pos[2]
+    with pytest.raises(ValueError, match=f"{name}: 'pos' has duplicate points"):
+        model_class(3, width=4)(Data(pos=pos))
