@@ -1,0 +1,60 @@
+import argparse
+import json
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from topoequi.train import pointcloud
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    pointcloud.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_rotated_views():
+    shapes = [Data(pos=torch.randn(20, 3, dtype=torch.float64)) for _ in range(3)]
+    assert pointcloud.Rotated(shapes, "none")[1] is shapes[1]
+    fixed = pointcloud.Rotated(shapes, "so3", seed=4)
+    a, b = fixed[2].pos, fixed[2].pos
+    assert torch.equal(a, b) and not torch.allclose(a, shapes[2].pos)
+    rotation = torch.linalg.lstsq(shapes[2].pos, a).solution.T
+    assert torch.allclose(rotation @ rotation.T, torch.eye(3, dtype=torch.float64), atol=1e-10)
+    assert abs(float(torch.linalg.det(rotation)) - 1.0) < 1e-10
+    about_z = pointcloud.Rotated(shapes, "z", seed=4)[0].pos
+    assert torch.equal(about_z[:, 2], shapes[0].pos[:, 2]) and not torch.allclose(about_z, shapes[0].pos)
+    with pytest.raises(ValueError, match="Rotated: mode must be one of"):
+        pointcloud.Rotated(shapes, "x")
+
+
+@pytest.mark.parametrize("model", ["implicit", "dgcnn"])
+def test_run_end_to_end(tmp_path, model, capsys):
+    hp = ["--hp", "hidden_irreps='4x0e+2x1o'", "--hp", "k=4"] if model == "implicit" else ["--hp", "width=4"]
+    args = parse("--model", model, "--per-class", "2", "--num-points", "24", "--epochs", "1", "--batch-size", "8",
+                 "--no-progress", "--out", str(tmp_path), *hp)
+    assert pointcloud.run(args) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    accuracy = results["test_accuracy_by_rotation"]
+    assert set(accuracy) == {"none", "z", "so3"} and all(0.0 <= v <= 1.0 for v in accuracy.values())
+    assert results["sizes"] == {"train": 24, "valid": 12, "test": 12}
+    assert (tmp_path / "best.pt").is_file() and (tmp_path / "log.csv").is_file()
+    if model == "implicit":  # an invariant classifier gives the same answers on rotated shapes
+        assert accuracy["none"] == accuracy["z"] == accuracy["so3"]
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_modelnet_needs_root(tmp_path, capsys):
+    assert pointcloud.run(parse("--dataset", "modelnet40", "--out", str(tmp_path))) == 2
+    assert "--root is required for modelnet40" in capsys.readouterr().err
+    assert pointcloud.run(parse("--dataset", "modelnet10", "--root", str(tmp_path), "--out", str(tmp_path))) == 2
+    assert "expected" in capsys.readouterr().err
