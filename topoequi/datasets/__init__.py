@@ -15,3 +15,7 @@ __all__ += ["MNISTRot", "RotatedMNIST", "load_mnist_sample", "rotate_images"]
 from topoequi.datasets.pcam import PCam, read_pcam
 
 __all__ += ["PCam", "read_pcam"]
+
+from topoequi.datasets.histology import IHCPatches, ihc_patches
+
+__all__ += ["IHCPatches", "ihc_patches"]
