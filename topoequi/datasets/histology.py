@@ -12,9 +12,9 @@ SPLITS = ("train", "test")
 
 
 def ihc_image() -> np.ndarray:
-    """The 512x512 RGB immunohistochemistry image of ``skimage.data.immunohistochemistry`` (a real
-    section stained with DAB (brown, the antigen) and hematoxylin (blue, nuclei); shipped in the
-    scikit-image wheel, read offline)."""
+    """The 512x512 RGB immunohistochemistry image of ``skimage.data.immunohistochemistry``: colonic
+    glands, DAB (brown) revealing the FHL2 protein, hematoxylin (blue) counterstaining; shipped in the
+    scikit-image wheel, read offline."""
     if not WITH_SKIMAGE:
         raise ImportError("IHCPatches: the image ships with scikit-image (pip install scikit-image)")
     from skimage import data
