@@ -19,3 +19,8 @@ __all__ += ["PCam", "read_pcam"]
 from topoequi.datasets.histology import IHCPatches, ihc_patches
 
 __all__ += ["IHCPatches", "ihc_patches"]
+
+from topoequi.datasets.modelnet import ModelNet, read_off
+from topoequi.datasets.shapes import SHAPE_CLASSES, procedural_shapes
+
+__all__ += ["SHAPE_CLASSES", "ModelNet", "procedural_shapes", "read_off"]

@@ -19,3 +19,9 @@ from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
 from topoequi.models.mobilenet_v2 import MobileNetV2, matching_plain_mobilenet_v2
 
 __all__ += ["EquivariantMobileNetV2", "MobileNetV2", "matching_plain_mobilenet_v2"]
+
+from topoequi.models.dgcnn import DGCNN
+from topoequi.models.pointnet2 import PointNet2
+from topoequi.models.steerable_point_classifier import SteerablePointClassifier
+
+__all__ += ["DGCNN", "PointNet2", "SteerablePointClassifier"]
