@@ -136,9 +136,9 @@ def plot(rows: list[dict], path: str) -> None:
         values = [table.get((m, protocol), (0, 0, 0)) for m in models]
         ax.bar([j + 0.27 * (i - 1) for j in range(len(models))], [v[0] for v in values], 0.27,
                yerr=[v[1] for v in values], label=f"train/test {protocol.replace('so3', 'SO(3)')}", capsize=3)
-    ax.set(xticks=range(len(models)), xticklabels=models, ylabel="test accuracy (%)", ylim=(0, 100),
+    ax.set(xticks=range(len(models)), xticklabels=models, ylabel="test accuracy (%)", ylim=(0, 110),
            title="rotation protocols (mean ± sd over seeds)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
