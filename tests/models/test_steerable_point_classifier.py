@@ -59,6 +59,7 @@ def test_neighbourhoods_exclude_self_and_stay_in_example():
     assert set(edges[1].tolist()) == set(kept.tolist())
 
 
+@pytest.mark.slow
 def test_trains_on_a_batch():
     batch = clouds(4, 32)
     batch.y = torch.tensor([0, 1, 2, 3])

@@ -37,7 +37,7 @@ def test_rotated_views():
         pointcloud.Rotated(shapes, "x")
 
 
-@pytest.mark.parametrize("model", ["implicit", "dgcnn"])
+@pytest.mark.parametrize("model", [pytest.param("implicit", marks=pytest.mark.slow), "dgcnn"])
 def test_run_end_to_end(tmp_path, model, capsys):
     hp = ["--hp", "hidden_irreps='4x0e+2x1o'", "--hp", "k=4"] if model == "implicit" else ["--hp", "width=4"]
     args = parse("--model", model, "--per-class", "2", "--num-points", "24", "--epochs", "1", "--batch-size", "8",
