@@ -1,0 +1,211 @@
+"""Layers, training steps and time-to-accuracy on one device: topoequi beside e3nn, SchNet and DimeNet++.
+
+Three parts, all on ``--device`` (``auto``: the first GPU, else the CPU), float32, in one process:
+
+(a) one convolution layer ``16x0e+8x1o`` (forward + backward, loss ``sum(out ** 2)``) on the QM9
+    batches of ``bench_conv.py`` (molecules of 18 atoms, edges within 5 A, at most 64 neighbours)
+    of 128 and 1,024 molecules: ImplicitSteerableConv, SteerableConv and bench_conv's e3nn
+    tensor-product convolution; median time of ``--repeats`` after 3 warm-up steps (synchronised
+    on CUDA) and peak device memory;
+(b) one AdamW training step of the QM9 models (``topoequi train qm9``'s defaults: implicit,
+    steerable, schnet, dimenet++) at batch 128: molecules/s with the batch already on the device,
+    and with the data path, PyG's ``DataLoader`` (collation on the CPU + copy) or
+    :class:`topoequi.loader.DeviceLoader` (dataset on the device, batches gathered there);
+(c) time-to-accuracy on QM9 HOMO (the full set when the ``qm9`` extra is installed, else the
+    embedded sample): each model trains for the same wall-clock ``--budget`` (AdamW, learning rate
+    5e-4 on a cosine over the budget, batch 128 through the DeviceLoader), then its validation and
+    test MAE in meV.
+
+``--small`` shrinks every size (batches of 8 and 32 molecules, 2 repeats, 3 s budgets on a 600-molecule
+subset) so that the script runs in seconds on a CPU, as the test suite does.
+
+    python benchmarks/bench_gpu.py [--device cuda] [--budget 90] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from functools import partial
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_conv
+
+QM9_MODELS = ("implicit", "steerable", "schnet", "dimenet++")
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(step, device: torch.device, repeats: int, warmup: int = 3) -> tuple[float, float | None]:
+    """Median seconds of ``step()`` and the peak device memory (MiB) over the timed calls."""
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return statistics.median(times), peak
+
+
+def conv_layers(device: torch.device, sizes: tuple[int, ...], repeats: int) -> list[dict]:
+    """Part (a): one layer, forward + backward, per model and batch size."""
+    rows = []
+    for size in sizes:
+        data = bench_conv.qm9_batch(size)
+        pos, edge_index = data["pos"].to(device), data["edge_index"].to(device)
+        x = bench_conv.random_features(pos.shape[0]).detach().to(device).requires_grad_(True)
+        for name in ("implicit", "steerable", "e3nn"):
+            try:
+                build = bench_conv.model_factory(name)[0]
+            except ImportError as exc:
+                rows.append({"part": "a", "model": name, "molecules": size, "skipped": str(exc)})
+                continue
+            torch.manual_seed(0)
+            seconds, peak = timed(bench_conv.training_step(build().to(device), x, pos, edge_index), device, repeats)
+            rows.append({"part": "a", "model": name, "molecules": size, "edges": int(edge_index.shape[1]),
+                         "ms": 1000 * seconds, "peak_mib": peak})
+    return rows
+
+
+def qm9_data(small: bool):
+    from topoequi.train import qm9
+
+    dataset, split, stats = qm9.load_data("homo", subset=600 if small else None, progress=False)
+    return dataset, split, stats
+
+
+def training_steps(device: torch.device, data, batch_size: int, repeats: int) -> list[dict]:
+    """Part (b): molecules/s of one AdamW step, without and with each data path."""
+    from torch.utils.data import Subset
+    from torch_geometric.loader import DataLoader
+
+    from topoequi.loader import DeviceLoader
+    from topoequi.train import qm9
+
+    dataset, split, stats = data
+    train = Subset(dataset, split["train"].tolist())
+    on_device = DeviceLoader(train, device)
+    order = list(range(batch_size))
+    host_loader = DataLoader(Subset(train, order), batch_size=batch_size)
+    loss_fn, _ = qm9.objectives(stats)
+    rows = []
+    for name in QM9_MODELS:
+        torch.manual_seed(0)
+        model = qm9.build_model(name, {}, stats).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
+
+        resident = on_device.batch(order)
+        paths = {"batch on the device": partial(lambda b: b, resident),
+                 "DataLoader": partial(lambda: next(iter(host_loader)).to(device, non_blocking=True)),
+                 "DeviceLoader": partial(on_device.batch, order)}
+        for path, make_batch in paths.items():
+            seconds, peak = timed(partial(adamw_step, model, optimizer, loss_fn, make_batch), device, repeats)
+            rows.append({"part": "b", "model": name, "data": path, "batch": batch_size,
+                         "molecules_per_s": batch_size / seconds, "peak_mib": peak})
+    return rows
+
+
+def adamw_step(model, optimizer, loss_fn, batch) -> None:
+    """One AdamW step on ``batch`` (or on what ``batch()`` returns, timing its making too)."""
+    batch = batch() if callable(batch) else batch
+    optimizer.zero_grad(set_to_none=True)
+    loss_fn(model(batch), batch).mean().backward()
+    optimizer.step()
+
+
+def time_to_accuracy(device: torch.device, data, batch_size: int, budget: float) -> list[dict]:
+    """Part (c): the same wall-clock budget per model; validation and test MAE (meV) at its end."""
+    from torch.utils.data import Subset
+
+    from topoequi.loader import DeviceLoader
+    from topoequi.train import qm9
+
+    dataset, split, stats = data
+    loss_fn, metrics_fn = qm9.objectives(stats)
+    loaders = {k: DeviceLoader(Subset(dataset, split[k].tolist()), device) for k in ("train", "valid", "test")}
+    rows = []
+    for name in ("implicit", "schnet", "dimenet++"):
+        torch.manual_seed(0)
+        model = qm9.build_model(name, {}, stats).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
+        generator = torch.Generator().manual_seed(0)
+        steps, seen, start = 0, 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < budget:
+            order = torch.randperm(len(loaders["train"]), generator=generator)
+            for batch in loaders["train"].batches(order, batch_size):
+                for group in optimizer.param_groups:
+                    group["lr"] = 5e-4 * 0.5 * (1 + math.cos(math.pi * min(elapsed / budget, 1.0)))
+                adamw_step(model, optimizer, loss_fn, batch)
+                steps, seen = steps + 1, seen + batch.num_graphs
+                if steps % 10 == 0:
+                    synchronize(device)
+                    if (elapsed := time.perf_counter() - start) >= budget:
+                        break
+        synchronize(device)
+        maes = {k: mae(model, loaders[k], metrics_fn, batch_size) for k in ("valid", "test")}
+        rows.append({"part": "c", "model": name, "budget_s": budget, "steps": steps, "molecules_seen": seen,
+                     "valid_mae_meV": maes["valid"], "test_mae_meV": maes["test"],
+                     "train_size": len(loaders["train"])})
+    return rows
+
+
+@torch.no_grad()
+def mae(model, loader, metrics_fn, batch_size: int) -> float:
+    model.eval()
+    total = sum(metrics_fn(model(b), b)["mae"].sum() for b in loader.batches(range(len(loader)), batch_size))
+    model.train()
+    return float(total) / len(loader)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from topoequi.train.device import resolve_device
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--small", action="store_true", help="tiny sizes: runs in seconds on a CPU")
+    parser.add_argument("--budget", type=float, default=None, help="seconds per model in part (c)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--parts", default="abc", help="which parts to run")
+    parser.add_argument("--out", default=None, help="folder for results.json")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    repeats = args.repeats or (2 if args.small else 20)
+    budget = args.budget or (3.0 if args.small else 90.0)
+    batch = 16 if args.small else 128
+    rows, data = [], None
+    if "a" in args.parts:
+        rows += conv_layers(device, (8, 32) if args.small else (128, 1024), repeats)
+    if "b" in args.parts or "c" in args.parts:
+        data = qm9_data(args.small)
+    if "b" in args.parts:
+        rows += training_steps(device, data, batch, repeats)
+    if "c" in args.parts:
+        rows += time_to_accuracy(device, data, batch, budget)
+    for row in rows:
+        print(json.dumps(row))
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        info = {"device": str(device), "name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                "torch": torch.__version__, "cuda": torch.version.cuda}
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump({"machine": info, "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
