@@ -72,7 +72,7 @@ def test_trains_on_a_batch():
         loss = torch.nn.functional.cross_entropy(model(batch), batch.y)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.25 * losses[0]
 
 

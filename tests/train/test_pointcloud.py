@@ -58,3 +58,22 @@ def test_modelnet_needs_root(tmp_path, capsys):
     assert "--root is required for modelnet40" in capsys.readouterr().err
     assert pointcloud.run(parse("--dataset", "modelnet10", "--root", str(tmp_path), "--out", str(tmp_path))) == 2
     assert "expected" in capsys.readouterr().err
+
+
+def test_run_on_modelnet_files(tmp_path):
+    from topoequi.datasets.modelnet import MODELNET10
+
+    tetra = "OFF\n4 4 0\n0 0 0\n2 0 0\n0 2 0\n0 0 {h}\n3 0 2 1\n3 0 1 3\n3 0 3 2\n3 1 2 3\n"
+    for label, category in enumerate(MODELNET10):
+        for split, count in (("train", 3), ("test", 1)):
+            folder = tmp_path / "raw" / category / split
+            folder.mkdir(parents=True)
+            for i in range(count):
+                (folder / f"{category}_{i + 1:04d}.off").write_text(tetra.format(h=1 + label + 0.1 * i))
+    out = tmp_path / "run"
+    args = parse("--dataset", "modelnet10", "--root", str(tmp_path), "--model", "dgcnn", "--num-points", "16",
+                 "--epochs", "1", "--batch-size", "8", "--no-progress", "--out", str(out), "--hp", "width=4")
+    assert pointcloud.run(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["sizes"] == {"train": 27, "valid": 3, "test": 10}
+    assert (tmp_path / "processed" / "modelnet10_train_16pts_seed0.pt").is_file()
