@@ -28,7 +28,6 @@ number of independent loops) appended to its input features.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import sys
 import time
@@ -52,9 +51,10 @@ from topoequi.topology import clique_diagram, cubical_diagram, rips_diagram
 from topoequi.topology.complex import clean_edges
 from topoequi.topology.persistence_flag import distance_matrix
 from topoequi.transforms import PersistenceDiagrams, collate_diagrams, diagrams_from_batch
+from topoequi.typing import WITH_GIOTTO_PH, WITH_TORCH_TOPOLOGICAL
 
-WITH_GPH = importlib.util.find_spec("gph") is not None
-WITH_TORCH_TOPOLOGICAL = WITH_GPH and importlib.util.find_spec("torch_topological") is not None
+WITH_GPH = WITH_GIOTTO_PH
+WITH_TORCH_TOPOLOGICAL = WITH_GIOTTO_PH and WITH_TORCH_TOPOLOGICAL
 
 
 def annulus(n: int, seed: int = 0) -> np.ndarray:

@@ -30,7 +30,7 @@ TRAIN_TASKS: dict[str, tuple[str, str]] = {
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("topoequi.commands.evaluate", "evaluate a training checkpoint on its test split"),
-    "predict": ("topoequi.predict_cli", "predict with a trained model on new molecules (XYZ, SDF, SMILES)"),
+    "predict": ("topoequi.predict_cli", "predict with a trained model on new molecules (XYZ, SDF, SMILES), point clouds or images"),
     "reduce": ("topoequi.commands.reduce", "reduce lattice bases with LLL or a trained reducer"),
 }
 """Other sub-commands: name -> (module with ``add_arguments`` and ``run``, one-line help)."""

@@ -25,6 +25,9 @@ WITH_RDKIT = _has("rdkit")
 WITH_PANDAS = _has("pandas")
 WITH_TENSORBOARD = _has("torch.utils.tensorboard") and _has("tensorboard")
 WITH_PY3NJ = _has("py3nj")
+WITH_GIOTTO_PH = _has("gph")
+WITH_POT = _has("ot")
+WITH_TORCH_TOPOLOGICAL = _has("torch_topological")
 
 OPTIONAL = {
     "torch_cluster": WITH_TORCH_CLUSTER,
@@ -37,6 +40,9 @@ OPTIONAL = {
     "pandas": WITH_PANDAS,
     "tensorboard": WITH_TENSORBOARD,
     "py3nj": WITH_PY3NJ,
+    "giotto-ph": WITH_GIOTTO_PH,
+    "POT": WITH_POT,
+    "torch-topological": WITH_TORCH_TOPOLOGICAL,
 }
 
 WITH_TORCHVISION = _has("torchvision")

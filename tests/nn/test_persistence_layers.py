@@ -1,5 +1,4 @@
 """Diagram vectorisations and topological losses: exact values, invariances, finite differences."""
-import importlib.util
 
 import pytest
 import torch
@@ -7,8 +6,8 @@ import torch
 from topoequi.nn import PersistenceImage, PersistenceLandscape, PersLay, TopologicalLoss
 from topoequi.nn.topological_loss import total_persistence, wasserstein_distance
 from topoequi.topology import rips_diagram
+from topoequi.typing import WITH_POT
 
-WITH_POT = importlib.util.find_spec("ot") is not None
 pytestmark = pytest.mark.usefixtures("one_thread")   # tiny scatters crawl on two threads of a busy machine
 
 

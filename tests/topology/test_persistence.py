@@ -6,7 +6,7 @@ import torch
 from torch_geometric.utils import erdos_renyi_graph
 
 from topoequi.topology import clique_diagram, cubical_diagram, rips_diagram
-from topoequi.topology.persistence_flag import WITH_GIOTTO_PH
+from topoequi.typing import WITH_GIOTTO_PH
 
 ENGINES = ["gudhi", pytest.param("giotto-ph", marks=pytest.mark.skipif(not WITH_GIOTTO_PH,
                                                                          reason="giotto-ph not installed"))]

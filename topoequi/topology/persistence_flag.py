@@ -14,7 +14,6 @@ See :mod:`topoequi.topology.persistence` for the gradient and its behaviour at t
 """
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 
@@ -36,8 +35,8 @@ from topoequi.topology.persistence import (
     concat_pairings,
     split_batch,
 )
+from topoequi.typing import WITH_GIOTTO_PH
 
-WITH_GIOTTO_PH = importlib.util.find_spec("gph") is not None
 ENGINES = ("auto", "gudhi", "giotto-ph")
 
 
