@@ -56,6 +56,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from topoequi.datasets.local import LocalDataset, file_sha256  # noqa: F401 - file_sha256 for datasets/make_qm9_sample.py
+from topoequi.files import cache_home
 from topoequi.progress import progress_bar
 
 HAR2EV = 27.211386246
@@ -433,8 +434,7 @@ class QM9(LocalDataset):
         self.source = source
         self.progress = progress
         if root is None:
-            home = os.environ.get("TOPOEQUI_HOME", os.path.join(os.path.expanduser("~"), ".cache", "topoequi"))
-            root = os.path.join(home, "qm9")
+            root = str(cache_home() / "qm9")
         if radius is not None:
             radius_transform = AddRadiusGraph(radius, max_num_neighbors)
             transform = radius_transform if transform is None else _Chain(radius_transform, transform)
