@@ -1,0 +1,46 @@
+"""topoequi train cryoem: one tiny run end to end (log, checkpoints, PNG, results), resume refusal, bad flags."""
+import argparse
+import json
+
+import pytest
+
+from topoequi.train import cryoem
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    cryoem.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_everything(tmp_path):
+    out = tmp_path / "run"
+    args = parse("--encoder", "d4", "--symmetric-loss", "--images", "16", "--epochs", "2", "--batch-size", "8",
+                 "--channels", "1,1,1,1", "--plot-every", "1", "--out", str(out), "--no-progress", "--device", "cpu")
+    assert cryoem.run(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["encoder"] == "d4" and results["symmetric_loss"] and len(results["history"]) == 2
+    row = results["history"][-1]
+    assert 0.0 <= row["valid_pose_error"] <= 180.0
+    assert 0.0 <= row["valid_within_15"] <= 1.0
+    assert 5.0 <= row["valid_fsc_0.143"] <= 80.0  # between Nyquist (2 x 2.5 A) and the box (32 x 2.5 A)
+    assert row["train_loss"] < results["history"][0]["train_loss"] or row["train_loss"] < 1.0
+    for name in ("log.csv", "last.pt", "best.pt", "curves.png", "volume_epoch001.png", "volume_epoch002.png"):
+        assert (out / name).is_file(), name
+    with pytest.raises(FileExistsError):
+        cryoem.run(parse("--images", "16", "--epochs", "2", "--channels", "1,1,1,1", "--out", str(out),
+                         "--no-progress", "--device", "cpu"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--images", "0"), "--images must be at least 1"),
+    (("--snr", "-1"), "--snr must be positive"),
+    (("--stack", "a.mrcs"), "--stack and --star go together"),
+    (("--channels", "4,x"), "--channels must be positive integers"),
+    (("--plot-every", "-2"), "--plot-every must be >= 0"),
+])
+def test_bad_flags_are_refused_before_any_data(argv, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        cryoem.check_args(parse(*argv, "--out", str(tmp_path / "x")))
+    assert not (tmp_path / "x").exists()
