@@ -25,3 +25,8 @@ from topoequi.models.pointnet2 import PointNet2
 from topoequi.models.steerable_point_classifier import SteerablePointClassifier
 
 __all__ += ["DGCNN", "PointNet2", "SteerablePointClassifier"]
+
+from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
+from topoequi.models.cryoem_reconstruction import AmortizedReconstruction, VoxelVolumeDecoder
+
+__all__ += ["AmortizedReconstruction", "CryoPoseEncoder", "VoxelVolumeDecoder", "matching_plain_encoder"]
