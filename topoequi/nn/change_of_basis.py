@@ -1,12 +1,15 @@
 """A representation's change of basis as a cheap operator: irreps sorted, signed permutations gathered."""
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 from torch import Tensor, nn
 
 from topoequi.symmetry import Rep
 
 
+@cache
 def sort_irreps(rep: Rep) -> Rep:
     """The same representation with the copies of each irrep side by side (first-appearance order).
 

@@ -1,11 +1,18 @@
 """Restriction of the symmetry group between layers (D8 -> D4 -> D1, O(2) -> D_N, C_N inside D_N)."""
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 from torch import Tensor, nn
 
 from topoequi.nn.regular_fields import regular_field_rep
 from topoequi.symmetry import Group, Rep
+
+
+@cache
+def _restrict_irrep(psi, subgroup: Group) -> Rep:
+    return Rep(psi.group, [psi]).restrict(subgroup)
 
 
 def restrict_rep(rep: Rep, subgroup: Group) -> Rep:
@@ -14,7 +21,7 @@ def restrict_rep(rep: Rep, subgroup: Group) -> Rep:
     if not isinstance(subgroup, Group):
         raise TypeError(f"RestrictGroup: subgroup must be a Group, got {type(subgroup).__name__}")
     try:
-        pieces = {psi: Rep(rep.group, [psi]).restrict(subgroup) for psi, _ in rep.irreps}
+        pieces = {psi: _restrict_irrep(psi, subgroup) for psi in dict.fromkeys(psi for psi, _ in rep.irreps)}
     except ValueError as err:
         raise ValueError(f"RestrictGroup: subgroup: {err}") from err
     irreps, blocks = [], []
@@ -31,6 +38,13 @@ def regular_reordering(rep: Rep, subgroup: Group) -> Tensor | None:
     ``regular_field_rep(subgroup, dim / |H|)``; ``None`` otherwise."""
     if not subgroup.is_finite or rep.dim % subgroup.order:
         return None
+    group = rep.group
+    fields = rep.dim // group.order if group.is_finite else 0
+    if fields > 1 and rep.dim % group.order == 0 and rep == regular_field_rep(group, fields):
+        single = regular_reordering(regular_field_rep(group, 1), subgroup)  # the same for every field
+        if single is None:
+            return None
+        return (single + torch.arange(0, rep.dim, group.order)[:, None]).flatten()
     h = subgroup.elements()
     mats = rep.matrices(h)
     if not bool(((mats - mats.round()).abs() < 1e-9).all()) or not bool((mats.round().sum(1) == 1).all()):
@@ -70,12 +84,15 @@ class RestrictGroup(nn.Module):
 
     def __init__(self, in_rep: Rep, subgroup: Group):
         super().__init__()
-        self.in_rep, self.out_rep = in_rep, restrict_rep(in_rep, subgroup)
-        index = regular_reordering(in_rep, subgroup)
-        self.reorder = index is not None
+        if not isinstance(subgroup, Group):
+            raise TypeError(f"RestrictGroup: subgroup must be a Group, got {type(subgroup).__name__}")
+        index = regular_reordering(in_rep, subgroup) if subgroup.d == in_rep.group.d else None
+        self.in_rep, self.reorder = in_rep, index is not None
         if self.reorder:
             self.out_rep = regular_field_rep(subgroup, in_rep.dim // subgroup.order)
             self.register_buffer("index", index, persistent=False)
+        else:
+            self.out_rep = restrict_rep(in_rep, subgroup)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 2 or x.shape[1] != self.in_rep.dim:

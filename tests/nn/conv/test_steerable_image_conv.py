@@ -102,7 +102,7 @@ def test_eval_caches_the_filter_and_export_is_a_plain_conv2d():
     assert conv._filter_and_bias(torch.float32)[0] is first
     assert torch.allclose(conv(x), trained, atol=1e-5)
     with torch.no_grad():
-        conv.bilinear.weights[0].mul_(2.0)
+        next(conv.parameters()).mul_(2.0)
     assert conv._filter_and_bias(torch.float32)[0] is not first  # parameters changed: rebuilt
     plain = conv.export()
     assert type(plain) is torch.nn.Conv2d and plain.weight.shape == (rep.dim, rep.dim, 5, 5)
@@ -116,8 +116,20 @@ def test_gradients_reach_the_weights():
     rep = group.regular_rep(2)
     conv = SteerableImageConv(rep * 2, rep, 3)
     conv(torch.randn(2, rep.dim * 2, 7, 7)).square().sum().backward()
-    assert all(w.grad is not None and w.grad.abs().max() > 0 for w in conv.bilinear.weights)
-    assert conv.bias.grad is not None
+    assert conv.field_counts == (1, 2)  # two copies of one field: the field-pair basis
+    assert all(p.grad is not None and p.grad.abs().max() > 0 for p in conv.parameters())
+
+
+@pytest.mark.parametrize("name", ["D8", "SO(2)"])
+def test_field_pair_basis_is_the_general_basis_per_pair(name):
+    """C_out x C_in copies of one field: same parameter count and equivariance as the general path."""
+    group = group_from_name(name)
+    rep = regular_field_rep(group, 3) if group.is_finite else group.regular_rep(2) * 3
+    fast, general = SteerableImageConv(rep, rep, 3), SteerableImageConv(rep, rep, 3, split_fields=False)
+    assert fast.field_counts == (3, 3) and general.field_counts is None
+    assert sum(p.numel() for p in fast.parameters()) == sum(p.numel() for p in general.parameters())
+    x = torch.randn(1, rep.dim, 9, 9, dtype=torch.float64)
+    assert assert_image_equivariant(fast, x, rep, rep) < 1e-12
 
 
 def test_interpolated_rotation_agrees_with_the_exact_one():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +10,7 @@ from torch import Tensor, nn
 
 from topoequi.nn.bilinear import EquivariantBilinear
 from topoequi.nn.change_of_basis import ChangeOfBasis, sort_irreps
+from topoequi.nn.regular_fields import regular_field_rep
 from topoequi.symmetry import Rep
 from topoequi.symmetry.harmonics import ring_harmonics
 
@@ -37,6 +39,46 @@ def _square(kernel_size) -> int:
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
         raise ValueError(f"SteerableImageConv: kernel_size must be a positive int, got {kernel_size!r}")
     return kernel_size
+
+
+def repeated_field(rep: Rep) -> tuple[Rep, int] | None:
+    """``(field, C)`` when ``rep`` is ``C`` copies of one field of the kinds the models use: invariant
+    channels, regular fields in the sample basis, band-limited regular fields in the irreps basis."""
+    group = rep.group
+    if rep.change_of_basis is None and rep.is_trivial:
+        return group.trivial_rep(1), rep.dim
+    if group.is_finite and rep.dim % group.order == 0 and rep.change_of_basis is not None:
+        count = rep.dim // group.order
+        if rep == regular_field_rep(group, count):
+            return regular_field_rep(group, 1), count
+        return None
+    top = max((psi.frequency for psi, _ in rep.irreps), default=0)
+    single = group.regular_rep(None if group.is_finite else top)
+    count = rep.dim // max(single.dim, 1)
+    if rep.change_of_basis is None and count and rep.irreps == single.irreps * count:
+        return single, count
+    return None
+
+
+@cache
+def field_pair_basis(field_in: Rep, field_out: Rep, kernel_size: int, max_frequency: int,
+                     width: float) -> tuple[Tensor, Tensor]:
+    """The filters ``[n, dim out, dim in, k, k]`` of the ``n`` weights of a single-field layer (the
+    filter is linear in them) and their initial standard deviations ``[n]`` (float64)."""
+    single = SteerableImageConv(field_in, field_out, kernel_size, max_frequency=max_frequency, width=width,
+                                bias=False, split_fields=False).double()
+    weights = list(single.bilinear.weights)
+    std = torch.cat([torch.full((w.numel(),), w.shape[0] ** -0.5, dtype=torch.float64) for w in weights])
+    filters = []
+    with torch.no_grad():
+        for w in weights:
+            w.zero_()
+        for w in weights:
+            for index in range(w.numel()):
+                w.view(-1)[index] = 1.0
+                filters.append(single.expanded_filter(torch.float64))
+                w.view(-1)[index] = 0.0
+    return torch.stack(filters), std
 
 
 class SteerableImageConv(nn.Module):
@@ -87,7 +129,8 @@ class SteerableImageConv(nn.Module):
     """
 
     def __init__(self, in_rep: Rep, out_rep: Rep, kernel_size: int = 3, stride: int = 1, padding: int | None = None,
-                 dilation: int = 1, max_frequency: int | None = None, width: float = 0.6, bias: bool = True):
+                 dilation: int = 1, max_frequency: int | None = None, width: float = 0.6, bias: bool = True,
+                 split_fields: bool = True):
         super().__init__()
         name = "SteerableImageConv"
         for arg, rep in (("in_rep", in_rep), ("out_rep", out_rep)):
@@ -116,36 +159,106 @@ class SteerableImageConv(nn.Module):
         basis, self.kernel_rep = ring_harmonics(stencil_offsets(k), self.group, radii, self.width,
                                                 [min(max_frequency, 2 * r) for r in radii])
         self.register_buffer("basis", basis, persistent=False)  # [k * k, dim h], orthonormal per irrep
+        fields = (repeated_field(in_rep), repeated_field(out_rep)) if split_fields else (None, None)
+        self.field_counts = None
+        if None not in fields and max(fields[0][1], fields[1][1]) > 1:
+            self._init_field_pairs(fields, bias)
+            return
         sorted_in, sorted_out = sort_irreps(in_rep), sort_irreps(out_rep)
         self.bilinear = EquivariantBilinear(self.kernel_rep, Rep(self.group, sorted_in.irreps),
                                             Rep(self.group, sorted_out.irreps))
         if out_rep.dim and in_rep.dim and self.bilinear.num_missing == out_rep.dim:
             raise ValueError(f"{name}: no equivariant {k}x{k} kernel with frequencies <= {max_frequency} maps "
                              f"in_rep {in_rep} to any irrep of out_rep {out_rep}; use a larger kernel_size")
+        self._register_path_bases(basis)
         self.in_basis = ChangeOfBasis(sorted_in.change_of_basis)
         self.out_basis = ChangeOfBasis(sorted_out.change_of_basis)
-        num_bias = out_rep.num_invariants if bias else 0
+        self._init_bias(bias)
+
+    def _init_field_pairs(self, fields, bias: bool) -> None:
+        """``C_out x C_in`` copies of one field-to-field kernel: the filter is one matrix product of the
+        weights ``[C_out, C_in, n]`` with the single-field basis ``[n, ...]``."""
+        (field_in, c_in), (field_out, c_out) = fields
+        basis, std = field_pair_basis(field_in, field_out, self.kernel_size, self.max_frequency, self.width)
+        if not basis.shape[0]:
+            raise ValueError(f"SteerableImageConv: no equivariant {self.kernel_size}x{self.kernel_size} kernel with "
+                             f"frequencies <= {self.max_frequency} maps in_rep {self.in_rep} to out_rep {self.out_rep}")
+        self.field_counts, self.bilinear = (c_out, c_in), None
+        self.register_buffer("field_basis", basis.float(), persistent=False)
+        self.register_buffer("field_std", (std / c_in**0.5).float(), persistent=False)
+        self.field_weights = nn.Parameter(torch.empty(c_out, c_in, basis.shape[0]))
+        self._init_bias(bias)
+
+    def _init_bias(self, bias: bool) -> None:
+        num_bias = self.out_rep.num_invariants if bias else 0
         self.bias = nn.Parameter(torch.zeros(num_bias)) if num_bias else None
         if self.bias is not None:
-            self.register_buffer("bias_basis", out_rep.invariant_basis(), persistent=False)
+            self.register_buffer("bias_basis", self.out_rep.invariant_basis(), persistent=False)
         self._cache: tuple | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        self.bilinear.reset_parameters()
+        if self.field_counts is None:
+            self.bilinear.reset_parameters()
+        else:
+            with torch.no_grad():
+                self.field_weights.normal_().mul_(self.field_std)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
         self._cache = None
 
+    def _register_path_bases(self, basis: Tensor) -> None:
+        """Per path (kernel entry, input entry, Clebsch-Gordan map) of the bilinear map, the
+        parameter-free tensor ``T[u, k, c, b, p] = sum_a C_k[c, a, b] h_u[p, a]``, so that the filter
+        is one small contraction with the weights per path."""
+        kernel = self.kernel_rep.entries()
+        for n, (psi_c, paths) in enumerate(self.bilinear.outputs):
+            for i, j, name in paths:
+                psi_a, start, m_a = kernel[i]
+                h = basis[:, start:start + m_a * psi_a.dim].view(basis.shape[0], m_a, psi_a.dim)
+                self.register_buffer(f"path_{n}_{i}_{j}", torch.einsum(
+                    "kcab,pua->ukcbp", getattr(self.bilinear, name), h), persistent=False)
+
+    def _irreps_filter(self, dtype: torch.dtype) -> Tensor:
+        """The filter on the sorted irreps bases, ``[d_out, d_in, k * k]``."""
+        right = self.bilinear.right_rep.entries()
+        p = self.basis.shape[0]
+        rows = []
+        for n, ((psi_c, paths), w) in enumerate(zip(self.bilinear.outputs, self.bilinear.weights)):
+            w, offset, m_out = w.to(dtype), 0, w.shape[1]
+            cols: dict[int, Tensor] = {}
+            for i, j, _ in paths:
+                t = getattr(self, f"path_{n}_{i}_{j}").to(dtype)  # [m_a, K, dc, db, P]
+                m_a, m_b = t.shape[0], right[j][2]
+                w_path = w[offset:offset + m_a * m_b * t.shape[1]].view(m_a, m_b, t.shape[1], m_out)
+                offset += m_a * m_b * t.shape[1]
+                part = torch.einsum("uvkw,ukcbp->wcvbp", w_path, t).reshape(m_out, psi_c.dim, -1, p)
+                cols[j] = cols[j] + part if j in cols else part
+            blocks = [cols[j] if j in cols else w.new_zeros(m_out, psi_c.dim, psi.dim * m, p)
+                      for j, (psi, _, m) in enumerate(right)]
+            rows.append(torch.cat(blocks, 2).reshape(m_out * psi_c.dim, -1, p))
+        d_in = self.bilinear.right_rep.dim
+        if self.bilinear.num_missing:
+            rows.append(self.basis.new_zeros(self.bilinear.num_missing, d_in, p, dtype=dtype))
+        return torch.cat(rows)[self.bilinear.out_perm]
+
     def expanded_filter(self, dtype: torch.dtype | None = None) -> Tensor:
         r"""The dense filter :math:`K[o, i, a, b]` ``[dim rho_out, dim rho_in, k, k]`` of the
         ``conv2d`` (in the bases of ``in_rep`` and ``out_rep``), differentiable in the weights."""
-        m = self.bilinear.matrix(dtype)  # [d_out, d_h * d_in] on the sorted irreps bases
+        dtype = dtype or self.weight_dtype
         d_out, d_in, k = self.out_rep.dim, self.in_rep.dim, self.kernel_size
-        w = m.view(d_out, -1, d_in).transpose(1, 2).reshape(d_out * d_in, -1) @ self.basis.to(m.dtype).T
-        w = self.out_basis(w.view(d_out, d_in * k * k))  # Q_out K
+        if self.field_counts is not None:
+            (c_out, c_in), basis = self.field_counts, self.field_basis.to(dtype)
+            w = self.field_weights.to(dtype).view(c_out * c_in, -1) @ basis.view(basis.shape[0], -1)
+            return w.view(c_out, c_in, *basis.shape[1:3], k, k).transpose(1, 2).reshape(d_out, d_in, k, k)
+        w = self.out_basis(self._irreps_filter(dtype).reshape(d_out, d_in * k * k))  # Q_out K
         w = self.in_basis(w.view(d_out, d_in, k * k).transpose(0, 1))  # (K Q_in^T)^T
         return w.transpose(0, 1).reshape(d_out, d_in, k, k)
+
+    @property
+    def weight_dtype(self) -> torch.dtype:
+        weights = [self.field_weights] if self.field_counts is not None else list(self.bilinear.weights)
+        return weights[0].dtype if weights else torch.get_default_dtype()
 
     def expanded_bias(self, dtype: torch.dtype | None = None) -> Tensor | None:
         """The ``conv2d`` bias ``[dim rho_out]`` (on the invariant subspace), or ``None``."""
@@ -181,7 +294,7 @@ class SteerableImageConv(nn.Module):
     @torch.no_grad()
     def export(self) -> nn.Conv2d:
         """A plain ``torch.nn.Conv2d`` with the expanded filter and bias (same device and dtype)."""
-        dtype = self.bilinear.weights[0].dtype if len(self.bilinear.weights) else torch.get_default_dtype()
+        dtype = self.weight_dtype
         weight = self.expanded_filter(dtype)
         conv = nn.Conv2d(self.in_rep.dim, self.out_rep.dim, self.kernel_size, self.stride, self.padding,
                          self.dilation, bias=self.bias is not None, device=weight.device, dtype=dtype)
