@@ -7,6 +7,9 @@ Columns written: ``rlnImageName`` (``000001@stack.mrcs``), ``rlnAngleRot/Tilt/Ps
 RELION's names, and in the optics loop ``rlnImagePixelSize`` and ``rlnImageSize``. Numbers are
 written with 17 significant digits, so a write -> read round trip is exact. Read also accepts
 ``rlnOriginXAngst/YAngst`` (RELION 3.1) and a missing optional CTF column (its default).
+The angles are those of :func:`~topoequi.cryoem.rotations.euler_to_matrix` and the origins are the
+shifts :math:`(t_x, t_y)` with :math:`y` up the rows; that these match RELION's own handedness and
+origin sign on real data has not been checked against a RELION reconstruction.
 """
 from __future__ import annotations
 
