@@ -11,7 +11,7 @@ PIP_TORCH_ARGS ?=
 EXTRAS         ?= dev
 STAMP := $(VENV)/.topoequi-installed
 
-.PHONY: run test test-all lint install fortran clean
+.PHONY: run test test-all lint docs install fortran clean
 
 # `make run`: versions, then a short QM9 HOMO run of the implicit steerable model on the
 # embedded 5,000-molecule sample (a few minutes on 2 cores); prints the test MAE in meV.
@@ -31,6 +31,12 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check topoequi tests benchmarks examples
+
+# `make docs`: the API reference (Sphinx: autodoc + napoleon) and the examples as tutorials, into
+# docs/_build/html; any warning is an error.
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 install: $(STAMP)
 

@@ -75,7 +75,7 @@ class LocalDataset(InMemoryDataset):
     r"""An ``InMemoryDataset`` that never downloads and verifies its cache (see the module docstring).
 
     Args:
-        *args, **kwargs: those of the PyG dataset class it is combined with.
+        args, kwargs: those of the PyG dataset class it is combined with.
         raw_source (path, optional): read-only folder holding the raw files (see
             :meth:`source_of`). (default: ``None``: they must already be in ``raw_dir``)
     """

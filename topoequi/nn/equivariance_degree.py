@@ -11,7 +11,6 @@ from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
 from topoequi.nn.group_likelihood import kl_divergence
 from topoequi.symmetry import Group
 from topoequi.testing import equivariance_error
-from topoequi.testing.equivariance_plot import plot_equivariance_degree  # noqa: F401  (former home)
 
 
 def relaxed_layers(module: nn.Module) -> list[tuple[str, SteerableMessagePassing]]:

@@ -160,8 +160,9 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     """Train one model in ``OUT[/seed<k>]/<mode>``, reload its best checkpoint, evaluate and measure it."""
     from topoequi.files import load_checkpoint
     from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
-    from topoequi.nn.equivariance_degree import equivariance_degree, plot_equivariance_degree
+    from topoequi.nn.equivariance_degree import equivariance_degree
     from topoequi.symmetry import Cyclic, Dihedral
+    from topoequi.testing import plot_equivariance_degree
     from topoequi.train.checkpoint import seed_everything
     from topoequi.train.engine import Trainer, adamw_cosine
     from topoequi.train.options import engine_config
