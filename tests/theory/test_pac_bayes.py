@@ -82,7 +82,7 @@ def test_bound_is_invariant_to_rescaling_between_homogeneous_layers(small_cnn):
     logits = net(x)
     alpha = 3.0
     with torch.no_grad():
-        for w in net[0].bilinear.weights:
+        for w in net[0].parameters():
             w.mul_(alpha)
         net[-1].weight.div_(alpha)
     try:
@@ -90,7 +90,7 @@ def test_bound_is_invariant_to_rescaling_between_homogeneous_layers(small_cnn):
         assert (net(x) - logits).abs().max() < 1e-12  # the same function
     finally:
         with torch.no_grad():
-            for w in net[0].bilinear.weights:
+            for w in net[0].parameters():
                 w.div_(alpha)
             net[-1].weight.mul_(alpha)
     for b, a in zip(before, after):

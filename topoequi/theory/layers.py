@@ -6,10 +6,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from topoequi.nn.change_of_basis import sort_irreps
 from topoequi.nn.conv.steerable_image_conv import SteerableImageConv
 from topoequi.nn.linear import EquivariantLinear
-from topoequi.symmetry import Rep, clebsch_gordan
+from topoequi.symmetry import clebsch_gordan
 from topoequi.theory.fourier_blocks import (
     DenseNorms,
     LayerBlocks,
@@ -43,21 +42,29 @@ def equivariant_linear_dense(layer: EquivariantLinear, shape: tuple[int, ...]) -
     return DenseNorms(float(torch.linalg.matrix_norm(m, 2)), float(m.square().sum()), m.shape[1], m.shape[0])
 
 
+def pixelwise_map(layer: SteerableImageConv) -> torch.Tensor:
+    r"""The layer as :math:`W (P x)`: ``W [dim out, dim in * dim h]`` with rows in the irreps basis of
+    ``out_rep`` and columns :math:`(i, j)` for input channel :math:`i` (basis of ``in_rep``) and kernel
+    basis function :math:`h_j`, where :math:`(P x)_{ij}(p) = \sum_v h_j(v)\, x_i(p + v)`. Recovered from
+    the filter: :math:`K[o, i, :] = \sum_j W[o, i, j]\, h_j`, :math:`h` of full column rank."""
+    with torch.no_grad():
+        k = layer.expanded_filter(torch.float64).flatten(2)  # [out, in, k * k]
+        h = layer.basis.to(k)
+        w = k @ h @ torch.linalg.inv(h.T @ h)  # [out, in, dim h]
+    return layer.out_rep.change_of_basis_or_eye().to(w).T @ w.flatten(1)
+
+
 def steerable_conv_blocks(layer: SteerableImageConv) -> LayerBlocks:
-    """:math:`W`: the bilinear map :math:`h \\otimes \\rho_{in} \\to \\rho_{out}` at every pixel;
+    r""":math:`W`: the equivariant map :math:`\rho_{in} \otimes h \to \rho_{out}` at every pixel;
     :math:`P`: the lift of each input pixel's neighbourhood onto the kernel basis :math:`h(v)`."""
     _check_no_bias(layer, [layer.bias])
-    out_rep = Rep(layer.group, sort_irreps(layer.out_rep).irreps)
-    in_rep = sort_irreps(layer.in_rep)
     counts: dict = {}
     for psi_a, m_a in layer.kernel_rep.irreps:
-        for psi_b, m_b in in_rep.irreps:
+        for psi_b, m_b in layer.in_rep.irreps:
             for psi_c in layer.group.irreps(None if layer.group.is_finite else psi_a.frequency + psi_b.frequency):
                 n = clebsch_gordan(psi_a, psi_b, psi_c).shape[0] // psi_c.type_dim
                 counts[psi_c] = counts.get(psi_c, 0) + m_a * m_b * n
-    with torch.no_grad():
-        m = layer.bilinear.matrix(torch.float64)
-    return LayerBlocks(isotypic_blocks(m, out_rep, counts), lift_norm_bound(layer.basis))
+    return LayerBlocks(isotypic_blocks(pixelwise_map(layer), layer.out_rep, counts), lift_norm_bound(layer.basis))
 
 
 def steerable_conv_dense(layer: SteerableImageConv, shape: tuple[int, ...]) -> DenseNorms:
