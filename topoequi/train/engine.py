@@ -20,7 +20,7 @@ CUDA when the dataset fits in a quarter of the free memory) an
 (:class:`~topoequi.loader.DeviceLoader`), in the order the ``DataLoader``
 would use, so both paths train the same steps.
 
-Distributed data parallel: in a process group (``torchrun``, or :func:`spawn`
+Distributed data parallel: in a process group (``torchrun``, or :func:`~topoequi.train.distributed.spawn`
 for ``--devices N``; NCCL with one GPU per process on CUDA, gloo on the CPU)
 every rank trains on its share of each global batch (``DistributedSampler``);
 the per-rank batch is ``batch_size // world_size`` so that the global batch,
@@ -44,32 +44,8 @@ from topoequi.files import atomic_save, load_checkpoint
 from topoequi.progress import progress_bar
 from topoequi.train.checkpoint import rng_state, set_rng_state
 from topoequi.train.device import autocast, check_precision, resolve_device, set_matmul_precision
+from topoequi.train.distributed import World
 from topoequi.train.logger import RunLogger, plot_curves
-
-
-@dataclass
-class World:
-    """This process's place in the process group (``size == 1`` without one)."""
-
-    rank: int = 0
-    size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def current(cls) -> World:
-        if dist.is_available() and dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size())
-        return cls()
-
-    def sum(self, values: Tensor) -> Tensor:
-        """Sum ``values`` (float64) over all ranks."""
-        values = values.detach().double()
-        if self.size > 1:
-            dist.all_reduce(values, op=dist.ReduceOp.SUM)
-        return values
 
 
 @dataclass
@@ -388,48 +364,3 @@ class Trainer:
         self.best_epoch = int(ckpt.get("best_epoch", 0))
         self.steps, self.stopped = int(ckpt.get("steps", 0)), bool(ckpt.get("stopped", False))
         set_rng_state(ckpt["rng"])
-
-
-def spawn(fn: Callable, nprocs: int, *args, device: str = "cpu") -> None:
-    """Run ``fn(*args)`` in ``nprocs`` processes joined in a process group on ``device``
-    (one GPU each on NCCL for CUDA, CPU processes on gloo otherwise)."""
-    import socket
-
-    import torch.multiprocessing as mp
-
-    if nprocs < 2:
-        raise ValueError(f"spawn: nprocs must be at least 2, got {nprocs}")
-    with socket.socket() as s:  # a free port for the rendezvous
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_worker, args=(nprocs, port, device, fn, args), nprocs=nprocs, join=True)
-
-
-def _worker(rank: int, world_size: int, port: int, device: str, fn: Callable, args: tuple) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
-    init_process_group(device)
-    try:
-        fn(*args)
-    finally:
-        dist.destroy_process_group()
-
-
-def backend_for(device: str | torch.device) -> str:
-    """``"nccl"`` for CUDA devices, ``"gloo"`` for the CPU."""
-    return "nccl" if resolve_device(device).type == "cuda" else "gloo"
-
-
-def init_process_group(device: str | torch.device = "auto") -> bool:
-    """Join the process group described by the environment (``torchrun``); False if there is none."""
-    if int(os.environ.get("WORLD_SIZE", "1")) < 2:
-        return False
-    if not dist.is_initialized():
-        world_size = int(os.environ["WORLD_SIZE"])
-        backend = backend_for(device)
-        if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        else:
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
-        dist.init_process_group(backend)
-    return True

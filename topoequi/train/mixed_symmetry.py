@@ -160,9 +160,7 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     """Train one model in ``OUT[/seed<k>]/<mode>``, reload its best checkpoint, evaluate and measure it."""
     from topoequi.files import load_checkpoint
     from topoequi.models.relaxed_point_classifier import RelaxedPointClassifier
-    from topoequi.nn.equivariance_degree import equivariance_degree
-    from topoequi.symmetry import Cyclic, Dihedral
-    from topoequi.testing import plot_equivariance_degree
+    from topoequi.symmetry import Dihedral
     from topoequi.train.checkpoint import seed_everything
     from topoequi.train.engine import Trainer, adamw_cosine
     from topoequi.train.options import engine_config
@@ -207,15 +205,7 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
                           overwrite=args.overwrite)
     best = load_checkpoint(os.path.join(out, "best.pt"), expected_config=identity)
     model.load_state_dict(best["model"])
-    report = equivariance_degree(model, subgroup=Cyclic(4))
-    plot_equivariance_degree(report, os.path.join(out, "lambda.png"),
-                             title=f"{mode}, seed {seed}: likelihood per layer (mass on C4 = rotations)")
-    layers = []
-    for e in report:
-        mirror = torch.linalg.det(e["elements"]) < 0
-        layers.append({"name": e["name"], "group": str(e["group"]), "mass_on_C4": e["subgroup_mass"],
-                       "kl_uniform": e["kl_uniform"], "max_error_rotations": float(e["errors"][~mirror].max()),
-                       "max_error_mirrors": float(e["errors"][mirror].max())})
+    layers = layer_report(model, os.path.join(out, "lambda.png"), f"{mode}, seed {seed}")
     valid = {f"valid_{k}": v for k, v in part_accuracies(model, split["valid"]).items()}
     test = {f"test_{k}" if k in ("size", "chiral") else k: v for k, v in part_accuracies(model, split["test"]).items()}
     return {"model": mode, "seed": seed, **test, **valid, "best_epoch": int(best["epoch"]),
@@ -223,6 +213,24 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
             "parameters": sum(p.numel() for p in model.parameters()),
             "weights": sum(p.numel() for n, p in model.named_parameters() if not n.startswith("likelihoods")),
             "layers": layers}
+
+
+def layer_report(model, plot_path: str, title: str) -> list[dict]:
+    """Per relaxed layer: its likelihood's mass on C4, its KL to uniform and its largest equivariance errors
+    under rotations and mirrors; the likelihoods plotted to ``plot_path``."""
+    from topoequi.nn.equivariance_degree import equivariance_degree
+    from topoequi.symmetry import Cyclic
+    from topoequi.testing import plot_equivariance_degree
+
+    report = equivariance_degree(model, subgroup=Cyclic(4))
+    plot_equivariance_degree(report, plot_path, title=f"{title}: likelihood per layer (mass on C4 = rotations)")
+    layers = []
+    for e in report:
+        mirror = torch.linalg.det(e["elements"]) < 0
+        layers.append({"name": e["name"], "group": str(e["group"]), "mass_on_C4": e["subgroup_mass"],
+                       "kl_uniform": e["kl_uniform"], "max_error_rotations": float(e["errors"][~mirror].max()),
+                       "max_error_mirrors": float(e["errors"][mirror].max())})
+    return layers
 
 
 def summarize(results: list[dict]) -> list[dict]:

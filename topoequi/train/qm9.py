@@ -224,7 +224,8 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
 
     from topoequi.files import load_checkpoint
     from topoequi.train.checkpoint import seed_everything
-    from topoequi.train.engine import Trainer, World, init_process_group
+    from topoequi.train.distributed import World, init_process_group
+    from topoequi.train.engine import Trainer
 
     config = check_args(args)
     init_process_group(args.device)
@@ -276,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with RunFolder(args.out, resume=args.resume, overwrite=args.overwrite):
         if args.devices > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
-            from topoequi.train.engine import spawn
+            from topoequi.train.distributed import spawn
 
             spawn(_train_in_process, args.devices, args, device=args.device)
             with open(os.path.join(args.out, "results.json")) as f:
