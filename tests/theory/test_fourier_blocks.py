@@ -35,7 +35,7 @@ def test_linear_blocks_give_the_dense_norms(group):
     # layer's coefficients of psi (an independent route through its parameters)
     assert sum(b.irrep.dim * b.frobenius_sq for b in blocks) == pytest.approx(float(dense.detach().square().sum()), rel=1e-12)
     for b in blocks:
-        params = sum(float(layer.weights[key].square().sum()) for psi, _, sources, _ in layer.plan if psi == b.irrep
+        params = sum(float(layer.weights[key].detach().square().sum()) for psi, _, sources, _ in layer.plan if psi == b.irrep
                      for key, _, _ in sources)
         assert b.frobenius_sq == pytest.approx(params, rel=1e-12)
         copies_in = sum(m for psi, m in in_rep.irreps if psi == b.irrep)
