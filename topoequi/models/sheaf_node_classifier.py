@@ -11,7 +11,7 @@ from topoequi.nn.conv import (
     LocalHomologySheafConv,
     NeuralSheafDiffusionConv,
 )
-from topoequi.topology.sheaf import with_constant_sheaf
+from topoequi.topology.sheaf_maps import with_constant_sheaf
 
 VARIANTS = ("conv", "attention", "conv-constant", "attention-constant", "persistent", "persistent-attention", "nsd")
 

@@ -17,9 +17,8 @@ from topoequi.topology.local_homology import (
     relative_boundaries,
     restriction_map,
 )
-from topoequi.topology.sheaf import (
-    LocalHomologySheaf,
-    local_homology_sheaf,
+from topoequi.topology.sheaf import LocalHomologySheaf, local_homology_sheaf
+from topoequi.topology.sheaf_maps import (
     persistent_local_homology_restriction,
     persistent_restriction,
     soft_presence,

@@ -8,7 +8,7 @@ from torch.nn import Parameter
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.resolver import activation_resolver
 
-from topoequi.topology.sheaf import persistent_local_homology_restriction
+from topoequi.topology.sheaf_maps import persistent_local_homology_restriction
 
 
 def laplacian_blocks(edges: Tensor, restriction: Tensor, num_nodes: int,
