@@ -122,6 +122,10 @@ class SteerableImageConv(nn.Module):
             most the stencil carries, :math:`2 \lceil (k-1)/2 \rceil`. (default: ``None``)
         width (float, optional): width :math:`\sigma` of the Gaussian rings, in pixels. (default: ``0.6``)
         bias (bool, optional): learn a bias on the invariant outputs. (default: ``True``)
+        split_fields (bool, optional): when ``in_rep`` and ``out_rep`` are copies of one field each
+            (invariant channels, :func:`~topoequi.nn.regular_field_rep`, ``G.regular_rep(L) * C``),
+            parametrize the filter by the single-field basis, :math:`K = \sum_n W_{oin} B_n`: the
+            same kernels and parameter count, one matrix product per filter. (default: ``True``)
 
     Shapes:
         - **input:** :math:`(B, \dim \rho_{in}, H, W)`
