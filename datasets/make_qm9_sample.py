@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from topoequi.datasets.qm9 import file_sha256, pack_molecules, read_qm9pack
+from topoequi.datasets.local import file_sha256
+from topoequi.datasets.qm9_packed import pack_molecules
+from topoequi.datasets.qm9_raw import read_qm9pack
 
 FIRST = 10
 SIZE = 5000

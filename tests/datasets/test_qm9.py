@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from topoequi.datasets import QM9, TARGETS, qm9_split, target_index
+from topoequi.datasets import (
+    QM9,
+    TARGETS,
+    qm9_packed,
+    qm9_raw,
+    qm9_split,
+    qm9_targets,
+    target_index,
+)
 from topoequi.datasets import qm9 as qm9_module
 from topoequi.datasets.local import checksum_problem
 from topoequi.typing import WITH_PANDAS, WITH_QM9PACK, WITH_RDKIT
@@ -32,11 +40,11 @@ def test_target_names_and_errors():
 def test_conversion_constants_are_pygs():
     from torch_geometric.datasets import qm9 as pyg_qm9
 
-    assert qm9_module.HAR2EV == pyg_qm9.HAR2EV and qm9_module.KCALMOL2EV == pyg_qm9.KCALMOL2EV
-    assert torch.equal(qm9_module.CONVERSION, pyg_qm9.conversion)
+    assert qm9_targets.HAR2EV == pyg_qm9.HAR2EV and qm9_targets.KCALMOL2EV == pyg_qm9.KCALMOL2EV
+    assert torch.equal(qm9_targets.CONVERSION, pyg_qm9.conversion)
     # PyG's atomrefs (eV) are our free-atom energies (Hartree) times HAR2EV, for U0, U, H, G
     for target, name in zip((7, 8, 9, 10), ("U0", "U", "H", "G")):
-        ours = np.array(qm9_module.ATOMREF_HARTREE[name]) * qm9_module.HAR2EV
+        ours = np.array(qm9_targets.ATOMREF_HARTREE[name]) * qm9_targets.HAR2EV
         np.testing.assert_allclose(ours, pyg_qm9.atomrefs[target], rtol=1e-8)  # 8 digits
 
 
@@ -47,7 +55,7 @@ def test_methane_matches_the_csv_and_pyg_units(sample):
     # qm9pack CSV: first atom at [-0.0126981359, 1.0858041578, 0.0080009958] Angstrom
     assert methane.pos[0].tolist() == [f32(-0.0126981359), f32(1.0858041578), f32(0.0080009958)]
     y = methane.y[0].numpy()
-    har2ev, kcal2ev = f32(qm9_module.HAR2EV), f32(qm9_module.KCALMOL2EV)
+    har2ev, kcal2ev = f32(qm9_targets.HAR2EV), f32(qm9_targets.KCALMOL2EV)
     # CSV row: mu 0., alpha 13.21, HOMO -0.3877, LUMO 0.1171, gap 0.5048 (Hartree), r2 35.3641,
     # ZPVE 0.044749, U0 -40.47893, U -40.476062, H -40.475117, G -40.498597, cv 6.469, A B C
     assert y[0] == 0 and y[1] == f32(13.21) and y[5] == f32(35.3641) and y[11] == f32(6.469)
@@ -79,7 +87,7 @@ def test_bonds_and_atom_features(sample):
 
 def test_bond_orders_give_neutral_valences(sample):
     """Without aromatic bonds, each atom's bond-order sum is its neutral valence."""
-    packed = qm9_module.load_packed(qm9_module.SAMPLE_PATH)
+    packed = qm9_packed.load_packed(qm9_module.SAMPLE_PATH)
     assert np.bincount(packed["bond_method"], minlength=3).tolist() == [4723, 276, 1]
     valence = torch.zeros(10)
     valence[[1, 6, 7, 8, 9]] = torch.tensor([1.0, 4.0, 3.0, 2.0, 1.0])
@@ -155,10 +163,10 @@ def test_radius_graph_option(tmp_path, sample):
 
 @needs_qm9pack
 def test_qm9pack_reproduces_the_sample_and_the_csv():
-    frame = qm9_module.read_qm9pack(nrows=40)
+    frame = qm9_raw.read_qm9pack(nrows=40)
     assert frame["Index"].tolist() == list(range(1, 41))
-    packed = qm9_module.pack_molecules(frame, progress=False)
-    sample = qm9_module.load_packed(qm9_module.SAMPLE_PATH)
+    packed = qm9_packed.pack_molecules(frame, progress=False)
+    sample = qm9_packed.load_packed(qm9_module.SAMPLE_PATH)
     n10 = int(sample["num_atoms"][:10].sum())
     b10 = int(sample["num_bonds"][:10].sum())
     assert np.array_equal(packed["z"][:n10], sample["z"][:n10])
@@ -166,8 +174,8 @@ def test_qm9pack_reproduces_the_sample_and_the_csv():
     assert np.array_equal(packed["bonds"][:b10], sample["bonds"][:b10])
     assert np.array_equal(packed["y"][:10], sample["y"][:10])
     # every target against the CSV, converted independently in float64
-    for name, column in qm9_module._CSV_COLUMNS.items():
-        factor = qm9_module.HAR2EV if column.endswith("_au") else 1.0
+    for name, column in qm9_targets.CSV_COLUMNS.items():
+        factor = qm9_targets.HAR2EV if column.endswith("_au") else 1.0
         np.testing.assert_allclose(packed["y"][:, TARGETS.index(name)],
                                    frame[column].to_numpy() * factor, rtol=1e-6, atol=1e-6)
     # atomization energy = E - sum of free-atom energies, in eV
@@ -175,5 +183,5 @@ def test_qm9pack_reproduces_the_sample_and_the_csv():
                        for s, e in zip(np.cumsum(packed["num_atoms"]) - packed["num_atoms"],
                                        np.cumsum(packed["num_atoms"]))])
     u0_atom = (frame["InternalEnergy_0K_au"].to_numpy()
-               - counts @ np.array(qm9_module.ATOMREF_HARTREE["U0"])) * qm9_module.HAR2EV
+               - counts @ np.array(qm9_targets.ATOMREF_HARTREE["U0"])) * qm9_targets.HAR2EV
     np.testing.assert_allclose(packed["y"][:, 12], u0_atom, rtol=2e-6)

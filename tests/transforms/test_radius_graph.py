@@ -66,5 +66,5 @@ def test_missing_positions_are_reported():
         RadiusGraph(1.0)(Data(x=torch.ones(3, 1)))
     with pytest.raises(ValueError, match="KNNGraph: data has no 'pos'"):
         KNNGraph(2)(Data(x=torch.ones(3, 1)))
-    assert repr(RadiusGraph(2.5)) == "RadiusGraph(r=2.5)"
+    assert repr(RadiusGraph(2.5)) == "RadiusGraph(r=2.5, max_num_neighbors=32)"
     assert repr(KNNGraph(4)) == "KNNGraph(k=4)"

@@ -1,7 +1,7 @@
 """Molecules -> PyG graphs featurised exactly as the QM9 training data.
 
 Training molecules (:class:`topoequi.datasets.QM9`) carry ``z``, ``pos`` and
-bonds derived from the coordinates with RDKit (:func:`~topoequi.datasets.qm9.bonds_from_xyz`);
+bonds derived from the coordinates with RDKit (:func:`~topoequi.datasets.qm9_raw.bonds_from_xyz`);
 of these, the SchNet, DimeNet++ and analytic steerable models read ``z`` and
 ``pos`` only, the implicit model also the bonds (``edge_index``, one-hot
 ``edge_attr``). New molecules go through the same functions: the bonds of a
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from topoequi.datasets.qm9 import ATOMIC_NUMBERS, BOND_TYPES, ELEMENTS
+from topoequi.datasets.qm9_raw import ATOMIC_NUMBERS, BOND_TYPES, ELEMENTS
 from topoequi.inference.molecule import SYMBOLS, Molecule
 
 MIN_DISTANCE = 0.5
@@ -55,7 +55,8 @@ def molecule_to_data(mol: Molecule, bonds: bool) -> Data:
 
     if not WITH_RDKIT:
         raise ImportError(f"this model reads bonds: {BOND_HINT}")
-    from topoequi.datasets.qm9 import bonds_from_xyz, data_list_from_packed
+    from topoequi.datasets.qm9_packed import data_list_from_packed
+    from topoequi.datasets.qm9_raw import bonds_from_xyz
 
     found = bonds_from_xyz([SYMBOLS[a - 1] for a in mol.z], centred)
     packed = {"idx": np.zeros(1, np.int32), "smiles": np.array([""]), "num_atoms": np.array([len(z)]),

@@ -20,7 +20,8 @@ class RadiusGraph(BaseTransform):
 
     ``data.batch`` (present on a :class:`~torch_geometric.data.Batch`) keeps
     examples apart. ``edge_index`` is replaced and ``edge_attr`` cleared, as
-    PyG's ``RadiusGraph`` does.
+    PyG's ``RadiusGraph`` does, unless the edges go to another attribute
+    (``key``): then the existing graph (bonds, say) stays as it is.
 
     Args:
         r (float): The distance (strict test).
@@ -30,11 +31,13 @@ class RadiusGraph(BaseTransform):
             (default: :obj:`32`)
         flow (str, optional): ``"source_to_target"`` or ``"target_to_source"``.
             (default: ``"source_to_target"``)
+        key (str, optional): the attribute that receives the edges. (default: ``"edge_index"``)
     """
 
     def __init__(self, r: float, loop: bool = False, max_num_neighbors: int | None = 32,
-                 flow: str = "source_to_target") -> None:
+                 flow: str = "source_to_target", key: str = "edge_index") -> None:
         name = self.__class__.__name__
+        self.key = key
         self.r = check_radius(name, r)
         self.loop = check_flag(name, "loop", loop)
         self.max_num_neighbors = check_max_num_neighbors(name, max_num_neighbors)
@@ -43,10 +46,12 @@ class RadiusGraph(BaseTransform):
     def forward(self, data: Data) -> Data:
         if data.pos is None:
             raise ValueError(f"{self.__class__.__name__}: data has no 'pos'")
-        data.edge_index = radius_graph(data.pos, self.r, data.batch, self.loop,
-                                       max_num_neighbors=self.max_num_neighbors, flow=self.flow)
-        data.edge_attr = None
+        data[self.key] = radius_graph(data.pos, self.r, data.batch, self.loop,
+                                      max_num_neighbors=self.max_num_neighbors, flow=self.flow)
+        if self.key == "edge_index":
+            data.edge_attr = None
         return data
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(r={self.r})"
+        key = "" if self.key == "edge_index" else f", key={self.key!r}"
+        return f"{self.__class__.__name__}(r={self.r}, max_num_neighbors={self.max_num_neighbors}{key})"
