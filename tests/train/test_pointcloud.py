@@ -54,9 +54,13 @@ def test_run_end_to_end(tmp_path, model, capsys):
 
 
 def test_modelnet_needs_root(tmp_path, capsys):
-    assert pointcloud.run(parse("--dataset", "modelnet40", "--out", str(tmp_path))) == 2
+    from topoequi.cli import main
+
+    assert main(["train", "pointcloud", "--dataset", "modelnet40", "--out", str(tmp_path / "a")]) == 2
     assert "--root is required for modelnet40" in capsys.readouterr().err
-    assert pointcloud.run(parse("--dataset", "modelnet10", "--root", str(tmp_path), "--out", str(tmp_path))) == 2
+    assert not (tmp_path / "a").exists()  # refused before the run folder is taken
+    assert main(["train", "pointcloud", "--dataset", "modelnet10", "--root", str(tmp_path),
+                 "--out", str(tmp_path / "b")]) == 2
     assert "expected" in capsys.readouterr().err
 
 

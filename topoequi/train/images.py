@@ -17,7 +17,6 @@ best validation epoch).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 import torch
@@ -42,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights, batches and orientations")
     parser.add_argument("--limit", type=int, default=None, help="use the first N digits of each split")
     parser.add_argument("--out", default=None, help="run folder (default: runs/images-DATASET-MODEL-sSEED)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--no-progress", action="store_true")
+    from topoequi.train.options import add_engine_arguments
+
+    add_engine_arguments(parser)
 
 
 def parse_channels(text: str) -> tuple[int, ...]:
@@ -93,29 +92,31 @@ def metrics_fn(logits: Tensor, batch) -> dict[str, Tensor]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from topoequi.files import RunFolder, write_json
     from topoequi.models.steerable_image_cnn import num_parameters
-    from topoequi.train.engine import TrainConfig, Trainer
+    from topoequi.train.engine import Trainer
+    from topoequi.train.options import engine_config
 
     channels = parse_channels(args.channels)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    if args.model not in MODELS:
+        raise ValueError(f"--model: expected one of {', '.join(MODELS)}, got {args.model!r}")
+    config = engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           weight_decay=args.weight_decay, seed=args.seed, monitor="valid_accuracy", mode="max")
+    out = args.out or os.path.join("runs", f"images-{args.dataset}-{args.model}-s{args.seed}")
+    folder = RunFolder(out, resume=args.resume, overwrite=args.overwrite)
     torch.manual_seed(args.seed)
     model = build_model(args.model, channels, args.max_frequency)
     data = load_splits(args)
-    out = args.out or os.path.join("runs", f"images-{args.dataset}-{args.model}-s{args.seed}")
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=args.seed, monitor="valid_accuracy", mode="max",
-                         progress=not args.no_progress)
     identity = {"task": "images", "dataset": args.dataset, "model": args.model, "channels": list(channels),
                 "max_frequency": args.max_frequency, "limit": args.limit}
     trainer = Trainer(model, data["train"], data["valid"], loss_fn, metrics_fn, config, out, identity=identity)
     print(f"{args.model}: {num_parameters(model)} parameters, {len(data['train'])} training digits", flush=True)
-    trainer.fit(resume=args.resume)
+    trainer.fit(resume=args.resume, overwrite=args.overwrite)
     trainer.load(os.path.join(out, "best.pt"))
     test = trainer.evaluate(data["test"], desc="test")
     results = {**identity, "seed": args.seed, "parameters": num_parameters(model), "best_epoch": trainer.best_epoch,
                "valid_accuracy": trainer.best, **{f"test_{k}": v for k, v in test.items()}}
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_json(os.path.join(out, "results.json"), results)
+    folder.release()
     print(f"test error {100 * test['error']:.2f}% (best validation epoch {trainer.best_epoch})")
     return 0

@@ -14,9 +14,7 @@ the engine's log, checkpoints and curves.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 
 import torch
 from torch import Tensor
@@ -75,9 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="model hyper-parameter, e.g. --hp k=20 (repeatable)")
     parser.add_argument("--out", default=None, help="run folder (default: runs/pointcloud-DATASET-MODEL-TRAIN-ROTATION)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--no-progress", action="store_true")
+    from topoequi.train.options import add_engine_arguments
+
+    add_engine_arguments(parser)
 
 
 def load_splits(args: argparse.Namespace) -> tuple[dict, int]:
@@ -90,8 +88,6 @@ def load_splits(args: argparse.Namespace) -> tuple[dict, int]:
                 len(SHAPE_CLASSES))
     from topoequi.datasets.modelnet import CATEGORIES, ModelNet
 
-    if args.root is None:
-        raise ValueError(f"--root is required for {args.dataset}: the folder holding raw/<category>/train|test/*.off")
     name = args.dataset[len("modelnet"):]
     train = ModelNet(args.root, name, train=True, num_points=args.num_points, progress=not args.no_progress)
     test = ModelNet(args.root, name, train=False, num_points=args.num_points, progress=not args.no_progress)
@@ -128,23 +124,30 @@ def objectives():
     return loss_fn, metrics_fn
 
 
-def check_args(args: argparse.Namespace) -> None:
+def check_args(args: argparse.Namespace):
+    """Check every flag before any data is loaded; return the loop settings."""
+    from topoequi.train.options import engine_config
+
     if args.num_points is None:
         args.num_points = 256 if args.dataset == "shapes" else 1024
     for name in ("num_points", "per_class", "epochs", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a positive int, got {getattr(args, name)}")
+    if args.dataset != "shapes" and args.root is None:
+        raise ValueError(f"--root is required for {args.dataset}: the folder holding raw/<category>/train|test/*.off")
     args.out = args.out or os.path.join("runs", f"pointcloud-{args.dataset}-{args.model}-{args.train_rotation}")
+    parse_hparams(args.hp)
+    return engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         weight_decay=args.weight_decay, seed=args.seed, monitor="valid_nll")
 
 
 def train(args: argparse.Namespace) -> dict:
     """Train (or resume), then test ``best.pt`` under every rotation protocol; return the results."""
-    from topoequi.files import load_checkpoint
+    from topoequi.files import load_checkpoint, write_json
     from topoequi.train.checkpoint import seed_everything
-    from topoequi.train.engine import TrainConfig, Trainer
+    from topoequi.train.engine import Trainer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    config = check_args(args)
     splits, num_classes = load_splits(args)
     hparams = {"norm_momentum": args.norm_momentum} | parse_hparams(args.hp)
     identity = {"task": "pointcloud", "dataset": args.dataset, "model": args.model, "hparams": hparams,
@@ -153,12 +156,10 @@ def train(args: argparse.Namespace) -> dict:
     seed_everything(args.seed)
     model = build_model(args.model, num_classes, args.group, hparams)
     loss_fn, metrics_fn = objectives()
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         seed=args.seed, monitor="valid_nll", progress=not args.no_progress)
     trainer = Trainer(model, Rotated(splits["train"], args.train_rotation),
                       Rotated(splits["valid"], args.train_rotation, seed=1), loss_fn, metrics_fn, config, args.out,
                       identity=identity)
-    history = trainer.fit(resume=args.resume)
+    history = trainer.fit(resume=args.resume, overwrite=args.overwrite)
     best = load_checkpoint(os.path.join(args.out, "best.pt"), expected_config=identity)
     model.load_state_dict(best["model"])
     test = {mode: trainer.evaluate(Rotated(splits["test"], mode, seed=2), desc=f"test {mode}")["accuracy"]
@@ -171,18 +172,16 @@ def train(args: argparse.Namespace) -> dict:
                "sizes": {split: len(shapes) for split, shapes in splits.items()},
                "parameters": sum(p.numel() for p in model.parameters()),
                "epoch_seconds": seconds / max(len(history), 1)}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results | {"history": history}, f, indent=1)
+    write_json(os.path.join(args.out, "results.json"), results | {"history": history})
     return results
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        check_args(args)
+    from topoequi.files import RunFolder
+
+    check_args(args)
+    with RunFolder(args.out, resume=args.resume, overwrite=args.overwrite):
         results = train(args)
-    except (ValueError, FileExistsError, FileNotFoundError, ImportError) as exc:
-        print(f"topoequi train pointcloud: error: {exc}", file=sys.stderr)
-        return 2
     by_rotation = ", ".join(f"{mode} {100 * acc:.1f}%" for mode, acc in results["test_accuracy_by_rotation"].items())
     print(f"{results['model']} on {results['dataset']} (train rotation {results['train_rotation']}): test accuracy "
           f"{100 * results['test_accuracy']:.1f}% under {results['test_rotation']} ({by_rotation}; best epoch "
