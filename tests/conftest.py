@@ -16,3 +16,13 @@ def device(request) -> torch.device:
 def other_device(device) -> torch.device:
     """The device a checkpoint written on ``device`` is loaded on: the other one where there are two."""
     return torch.device("cuda" if device.type == "cpu" and torch.cuda.is_available() else "cpu")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``): tiny
+    solves, scatters and small graphs crawl on two threads of a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

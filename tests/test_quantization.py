@@ -24,11 +24,9 @@ AVAILABLE = [e for e in ENGINES if e in torch.backends.quantized.supported_engin
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads, engine = torch.get_num_threads(), torch.backends.quantized.engine
-    torch.set_num_threads(1)
+def restore_engine(one_thread):
+    engine = torch.backends.quantized.engine
     yield
-    torch.set_num_threads(threads)
     torch.backends.quantized.engine = engine
 
 

@@ -12,13 +12,7 @@ from topoequi.models.mobilenet_v2 import (
 from topoequi.testing.image_equivariance import grid_elements, image_equivariance_error
 from topoequi.typing import WITH_TORCHVISION
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _warmed(model, x):

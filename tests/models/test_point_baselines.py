@@ -7,14 +7,7 @@ from topoequi.graph import knn_graph
 from topoequi.models.dgcnn import DGCNN, DynamicEdgeConv, dense_knn_graph
 from topoequi.models.pointnet2 import PointNet2
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small graphs: torch's second thread only costs time, many times over on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def edge_sets(edges):

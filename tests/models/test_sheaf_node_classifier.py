@@ -48,15 +48,6 @@ def test_fixed_sheaf_from_features_is_canonical():
         assert torch.allclose(ga, gb, atol=1e-6)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny full-batch training is fastest (and least disturbed by a busy machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("variant", ["conv", "persistent"])
 def test_learns_a_feature_separable_task(variant, one_thread):
     torch.manual_seed(0)

@@ -6,14 +6,7 @@ from topoequi.models.steerable_point_classifier import SteerablePointClassifier,
 from topoequi.symmetry import group_from_name
 from topoequi.testing import assert_equivariant, equivariance_error
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small graphs: torch's second thread only costs time, many times over on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def clouds(num=3, points=40, seed=0):
