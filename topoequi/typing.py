@@ -28,6 +28,9 @@ WITH_PY3NJ = _has("py3nj")
 WITH_GIOTTO_PH = _has("gph")
 WITH_POT = _has("ot")
 WITH_TORCH_TOPOLOGICAL = _has("torch_topological")
+WITH_TORCHVISION = _has("torchvision")
+WITH_H5PY = _has("h5py")
+WITH_SKIMAGE = _has("skimage")
 
 OPTIONAL = {
     "torch_cluster": WITH_TORCH_CLUSTER,
@@ -43,9 +46,7 @@ OPTIONAL = {
     "giotto-ph": WITH_GIOTTO_PH,
     "POT": WITH_POT,
     "torch-topological": WITH_TORCH_TOPOLOGICAL,
+    "torchvision": WITH_TORCHVISION,
+    "h5py": WITH_H5PY,
+    "skimage": WITH_SKIMAGE,
 }
-
-WITH_TORCHVISION = _has("torchvision")
-WITH_H5PY = _has("h5py")
-WITH_SKIMAGE = _has("skimage")
-OPTIONAL.update({"torchvision": WITH_TORCHVISION, "h5py": WITH_H5PY, "skimage": WITH_SKIMAGE})
