@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", type=int, default=3000)
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--quantile", type=float, default=0.1)
     parser.add_argument("--threads", type=int, default=None)
