@@ -119,7 +119,7 @@ def main() -> None:
     from topoequi.datasets.node_classification import load_node_classification
     from topoequi.topology import clique_complex, local_homology_sheaf
     from topoequi.train.sheaf import build_model
-    from topoequi.transforms import LocalHomologySheaf
+    from topoequi.transforms import AddLocalHomologySheaf
 
     graphs = {}
     for name in ("texas", "cora", "actor"):
@@ -168,7 +168,7 @@ def main() -> None:
         raw = graphs[name][2]
         data = complexes[name]
         data.x, data.y = raw.x, raw.y
-        data = LocalHomologySheaf(stalk_width=args.stalk_width, weight="features")(data)
+        data = AddLocalHomologySheaf(stalk_width=args.stalk_width, weight="features")(data)
         torch.manual_seed(0)
         nets = {m: build_model(m, raw.num_features, int(raw.y.max()) + 1, ns) for m in models}
         times = epoch_times(nets, data, args.epoch_repeats)

@@ -33,7 +33,7 @@ from topoequi.train.sheaf import (
     build_model,
     train_split,
 )
-from topoequi.transforms import CliqueComplex, LocalHomologySheaf
+from topoequi.transforms import AddLocalHomologySheaf, CliqueComplex
 
 GRID = {
     "variant": ["conv", "conv-constant", "attention"],
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         key = (cfg["clique_dim"], cfg["stalk_width"], cfg["normalize_features"])
         if key not in cache:
             raw = load_node_classification(args.dataset, normalize_features=cfg["normalize_features"])
-            cache[key] = LocalHomologySheaf(stalk_width=cfg["stalk_width"], weight="features")(
+            cache[key] = AddLocalHomologySheaf(stalk_width=cfg["stalk_width"], weight="features")(
                 CliqueComplex(max_dim=cfg["clique_dim"])(raw))
         data = cache[key]
         ns = argparse.Namespace(**cfg, epochs=args.epochs, patience=args.patience)

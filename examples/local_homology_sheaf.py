@@ -6,7 +6,7 @@ import torch
 
 from topoequi.datasets import load_node_classification
 from topoequi.topology import clique_complex, local_betti, sheaf_laplacian
-from topoequi.transforms import LocalHomologySheaf
+from topoequi.transforms import AddLocalHomologySheaf
 
 # An octahedron: a triangulated 2-sphere. Every vertex is interior, so H_2(X, X - v) = R.
 octahedron = [(0, 1), (0, 2), (0, 3), (0, 4), (5, 1), (5, 2), (5, 3), (5, 4), (1, 2), (2, 3), (3, 4), (4, 1)]
@@ -19,7 +19,7 @@ print("star: local Betti numbers at the centre:", local_betti(star, (0,)), "(exp
 
 # The real Texas web graph: its clique complex, the local homology sheaf and its Laplacian.
 data = load_node_classification("texas")
-complex_ = LocalHomologySheaf(stalk_width=4)(clique_complex(data.edge_index, data.num_nodes))
+complex_ = AddLocalHomologySheaf(stalk_width=4)(clique_complex(data.edge_index, data.num_nodes))
 laplacian = sheaf_laplacian(complex_.edges, complex_.restriction, complex_.num_nodes).to_dense()
 eigenvalues = torch.linalg.eigvalsh(laplacian.double())
 print(f"texas: {complex_.num_nodes} vertices, {len(complex_.edges)} edges, {len(complex_.triangles)} triangles; "

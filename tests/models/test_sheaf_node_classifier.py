@@ -5,15 +5,15 @@ import torch.nn.functional as F
 
 from topoequi.models.sheaf_node_classifier import VARIANTS, SheafNodeClassifier
 from topoequi.topology import clique_complex, permute_complex
-from topoequi.transforms import LocalHomologySheaf
+from topoequi.transforms import AddLocalHomologySheaf
 
 
 def with_features(seed=0, n=20):
     g = torch.Generator().manual_seed(seed)
     adj = torch.triu(torch.rand(n, n, generator=g) < 0.3, 1)
-    cx = LocalHomologySheaf(stalk_width=3)(clique_complex(adj.nonzero().T, n))
+    cx = AddLocalHomologySheaf(stalk_width=3)(clique_complex(adj.nonzero().T, n))
     cx.x = torch.randn(cx.num_nodes, 5, generator=g, dtype=torch.float64)
-    return LocalHomologySheaf(stalk_width=3, weight="features")(cx)
+    return AddLocalHomologySheaf(stalk_width=3, weight="features")(cx)
 
 
 @pytest.mark.parametrize("variant,options", [(v, {}) for v in VARIANTS] + [
@@ -40,7 +40,7 @@ def test_fixed_sheaf_from_features_is_canonical():
     moved = permute_complex(cx, perm)
     rebuilt = permute_complex(cx, perm)
     rebuilt.x = cx.x[perm]
-    rebuilt = LocalHomologySheaf(stalk_width=3, weight="features")(rebuilt)
+    rebuilt = AddLocalHomologySheaf(stalk_width=3, weight="features")(rebuilt)
     # vertex blocks of the Laplacian agree: F^T F and F_u^T F_v per edge
     for a, b in ((0, 0), (1, 1), (0, 1)):
         ga = moved.restriction[:, a].transpose(1, 2) @ moved.restriction[:, b]
@@ -124,7 +124,7 @@ def test_graph_of_isolated_vertices_reduces_to_the_encoder_decoder(variant):
 
     torch.manual_seed(0)
     data = Data(edge_index=torch.tensor([[0, 2, 2], [0, 2, 2]]), x=torch.randn(4, 5, dtype=torch.float64))
-    cx = LocalHomologySheaf(stalk_width=3, weight="features")(CliqueComplex()(data))
+    cx = AddLocalHomologySheaf(stalk_width=3, weight="features")(CliqueComplex()(data))
     assert cx.edges.shape == (0, 2) and cx.vertex_dims.tolist() == [[1, 0, 0]] * 4
     cx.restriction = cx.restriction.double()
     model = SheafNodeClassifier(5, 3, hidden_channels=4, stalk_width=3, variant=variant).double().eval()

@@ -64,7 +64,7 @@ class SheafNodeClassifier(torch.nn.Module):
     Shapes:
         - **input:** a :class:`~topoequi.topology.SimplicialComplex` with ``x``
           :math:`(|V|, F)`, ``edges``, ``triangles`` and, for ``conv`` /
-          ``attention``, ``restriction`` (from :class:`~topoequi.transforms.LocalHomologySheaf`)
+          ``attention``, ``restriction`` (from :class:`~topoequi.transforms.AddLocalHomologySheaf`)
         - **output:** logits :math:`(|V|, \text{num\_classes})`
     """
 
@@ -124,7 +124,7 @@ class SheafNodeClassifier(torch.nn.Module):
         fixed = self.variant in ("conv", "attention", "conv-constant", "attention-constant")
         if fixed and restriction is None:
             raise ValueError("SheafNodeClassifier: variant "
-                             f"{self.variant!r} needs data.restriction (apply LocalHomologySheaf)")
+                             f"{self.variant!r} needs data.restriction (apply AddLocalHomologySheaf)")
         if self.variant.endswith("-constant"):
             d = self.stalk_width - self.constant_width - self.signed_width
             restriction = with_constant_sheaf(restriction[..., :d, :d], self.constant_width, self.signed_width)

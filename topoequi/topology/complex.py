@@ -39,7 +39,7 @@ class SimplicialComplex(Data):
         edge_index (LongTensor ``[2, 2E]``): both directions of every edge,
             the vertex graph that layers pass messages on.
 
-    Sheaf fields added by :class:`~topoequi.transforms.LocalHomologySheaf`
+    Sheaf fields added by :class:`~topoequi.transforms.AddLocalHomologySheaf`
     (``restriction``, ``vertex_mask`` ...) are per vertex or per edge and
     batch along dimension 0 without shifts.
     """

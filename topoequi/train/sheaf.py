@@ -204,13 +204,13 @@ def check_args(args: argparse.Namespace) -> list[str]:
 def load_complex(args: argparse.Namespace):
     """The graph with its clique complex and local homology sheaf; the seconds each took."""
     from topoequi.datasets.node_classification import load_node_classification
-    from topoequi.transforms import CliqueComplex, LocalHomologySheaf
+    from topoequi.transforms import AddLocalHomologySheaf, CliqueComplex
 
     raw = load_node_classification(args.dataset, args.data_root, args.source, args.normalize_features)
     t0 = time.perf_counter()
     data = CliqueComplex(max_dim=args.clique_dim)(raw)
     t1 = time.perf_counter()
-    data = LocalHomologySheaf(stalk_width=args.stalk_width, weight="features")(data)
+    data = AddLocalHomologySheaf(stalk_width=args.stalk_width, weight="features")(data)
     t2 = time.perf_counter()
     dims = data.vertex_dims.sum(0).tolist()
     print(f"{args.dataset}: {data.num_nodes} nodes, {data.edges.size(0)} edges, "

@@ -2,15 +2,15 @@
 from topoequi.transforms.clique_complex import CliqueComplex
 from topoequi.transforms.knn_graph import KNNGraph
 from topoequi.transforms.lattice_graph import LatticeGraph
-from topoequi.transforms.local_homology_sheaf import LocalHomologySheaf
+from topoequi.transforms.local_homology_sheaf import AddLocalHomologySheaf
 from topoequi.transforms.radius_graph import RadiusGraph
 from topoequi.transforms.rips_complex import RipsComplex
 
 __all__ = [
+    "AddLocalHomologySheaf",
     "CliqueComplex",
     "KNNGraph",
     "LatticeGraph",
-    "LocalHomologySheaf",
     "RadiusGraph",
     "RipsComplex",
 ]

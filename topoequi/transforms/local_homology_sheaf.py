@@ -8,7 +8,7 @@ from topoequi.topology.complex import SimplicialComplex
 from topoequi.topology.sheaf import local_homology_sheaf
 
 
-class LocalHomologySheaf(BaseTransform):
+class AddLocalHomologySheaf(BaseTransform):
     r"""Attach the stalks and restriction maps of the local homology sheaf.
 
     Adds to a :class:`~topoequi.topology.SimplicialComplex`:
@@ -29,24 +29,24 @@ class LocalHomologySheaf(BaseTransform):
 
     def __init__(self, stalk_width: int = 4, weight: str | None = None) -> None:
         if not isinstance(stalk_width, int) or stalk_width < 1:
-            raise ValueError(f"LocalHomologySheaf: stalk_width must be a positive int, got {stalk_width!r}")
+            raise ValueError(f"AddLocalHomologySheaf: stalk_width must be a positive int, got {stalk_width!r}")
         if weight not in (None, "edge_weight", "features"):
-            raise ValueError(f"LocalHomologySheaf: weight must be None, 'edge_weight' or 'features', "
+            raise ValueError(f"AddLocalHomologySheaf: weight must be None, 'edge_weight' or 'features', "
                              f"got {weight!r}")
         self.stalk_width, self.weight = stalk_width, weight
 
     def forward(self, data: SimplicialComplex) -> SimplicialComplex:
         if not isinstance(data, SimplicialComplex):
-            raise TypeError(f"LocalHomologySheaf: expected a SimplicialComplex (apply CliqueComplex or "
+            raise TypeError(f"AddLocalHomologySheaf: expected a SimplicialComplex (apply CliqueComplex or "
                             f"RipsComplex first), got {type(data).__name__}")
         w = None
         if self.weight == "edge_weight":
             if data.edge_weight is None:
-                raise ValueError("LocalHomologySheaf: weight='edge_weight' but data has no edge_weight")
+                raise ValueError("AddLocalHomologySheaf: weight='edge_weight' but data has no edge_weight")
             w = data.edge_weight
         elif self.weight == "features":
             if data.x is None:
-                raise ValueError("LocalHomologySheaf: weight='features' but data has no x")
+                raise ValueError("AddLocalHomologySheaf: weight='features' but data has no x")
             x = data.x.double()
             w = (x[data.edges[:, 0]] - x[data.edges[:, 1]]).norm(dim=-1)
         sheaf = local_homology_sheaf(data.edges, data.triangles, data.num_nodes, edge_weight=w,

@@ -10,13 +10,13 @@ from topoequi.nn.conv import (
     NeuralSheafDiffusionConv,
 )
 from topoequi.topology import clique_complex, permute_complex, sheaf_laplacian
-from topoequi.transforms import LocalHomologySheaf
+from topoequi.transforms import AddLocalHomologySheaf
 
 
 def complex_with_sheaf(n=18, p=0.3, seed=0, d=3):
     g = nx.gnp_random_graph(n, p, seed=seed)
     cx = clique_complex(torch.tensor(list(g.edges())).T, n)
-    return LocalHomologySheaf(stalk_width=d)(cx)
+    return AddLocalHomologySheaf(stalk_width=d)(cx)
 
 
 def relabel(cx, perm):
@@ -184,7 +184,7 @@ def test_bad_input():
 
 @pytest.mark.parametrize("persistent", [False, True])
 def test_graph_without_edges_is_left_unchanged(persistent):
-    cx = LocalHomologySheaf(stalk_width=2)(clique_complex(torch.zeros(2, 0, dtype=torch.long), 4))
+    cx = AddLocalHomologySheaf(stalk_width=2)(clique_complex(torch.zeros(2, 0, dtype=torch.long), 4))
     assert cx.vertex_dims.tolist() == [[1, 0, 0]] * 4          # isolated vertices: H_0 = R
     conv = LocalHomologySheafConv(3, 2, persistent=persistent)
     x = torch.randn(4, 2, 3)
