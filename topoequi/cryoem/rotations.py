@@ -36,18 +36,13 @@ def quaternion_to_matrix(q: Tensor) -> Tensor:
 
 
 def axis_rotation(angle: Tensor, axis: int) -> Tensor:
-    """Rotations ``[..., 3, 3]`` by ``angle`` (radians) about coordinate axis ``axis`` (0: x, 1: y, 2: z)."""
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    i, j = [a for a in range(3) if a != axis]
-    entries = [[None] * 3 for _ in range(3)]
-    for a in range(3):
-        for b in range(3):
-            entries[a][b] = one if a == b == axis else zero
-    entries[i][i], entries[i][j], entries[j][i], entries[j][j] = c, -s, s, c
-    if axis == 1:  # keep the right-handed orientation z -> x
-        entries[i][j], entries[j][i] = s, -s
-    return torch.stack([torch.stack(row, -1) for row in entries], -2)
+    """Right-handed rotations ``[..., 3, 3]`` by ``angle`` (radians) about coordinate axis ``axis`` (0: x, 1: y, 2: z)."""
+    i, j = (axis + 1) % 3, (axis + 2) % 3
+    m = torch.zeros(*angle.shape, 3, 3, dtype=angle.dtype, device=angle.device)
+    m[..., axis, axis] = 1.0
+    m[..., i, i], m[..., j, j] = torch.cos(angle), torch.cos(angle)
+    m[..., i, j], m[..., j, i] = -torch.sin(angle), torch.sin(angle)
+    return m
 
 
 def euler_to_matrix(rot: Tensor, tilt: Tensor, psi: Tensor) -> Tensor:
