@@ -20,8 +20,11 @@ def test_logits_are_invariant_to_the_grid_symmetries(name):
     error = image_equivariance_error(lambda im: model(im)[:, :, None, None], x, trivial, group.trivial_rep(10))
     assert error < 1e-12
     assert len(grid_elements(group)) == (8 if group.has_reflections else 4)
+    torch.manual_seed(0)
     plain = SteerableImageCNN(None, channels=(2, 3, 3, 4), hidden=8).eval().double()
-    assert image_equivariance_error(lambda im: plain(im)[:, :, None, None], x, trivial, group.trivial_rep(10)) > 1e-4
+    plain_error = image_equivariance_error(lambda im: plain(im)[:, :, None, None], x, trivial, group.trivial_rep(10))
+    logits = plain(x.double())
+    assert plain_error > 1e-2 * (logits - logits.mean(0)).abs().max()  # the plain control is not invariant
 
 
 def test_plain_cnn_matches_the_parameter_count():
