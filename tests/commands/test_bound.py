@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from topoequi.commands.bound import add_arguments, run, save_bound_checkpoint
 from topoequi.theory import pac_bayes_bounds
-from topoequi.theory.cli_bound import add_arguments, run, save_bound_checkpoint
 from topoequi.theory.networks import homogeneous_cnn
 
 

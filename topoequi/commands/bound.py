@@ -49,7 +49,7 @@ def load_model(path: str) -> torch.nn.Module:
     missing = [k for k in ("group", "fields", "kernel_size") if k not in config]
     if missing or "model" not in ckpt:
         raise ValueError(f"checkpoint '{path}' is not a bound checkpoint: it lacks {', '.join(missing) or 'model'} "
-                         f"(write it with topoequi.theory.cli_bound.save_bound_checkpoint)")
+                         f"(write it with topoequi.commands.bound.save_bound_checkpoint)")
     model = homogeneous_cnn(config["group"], tuple(config["fields"]), config["kernel_size"])
     model.load_state_dict(ckpt["model"])
     return model.eval()
