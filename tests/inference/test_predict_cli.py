@@ -6,6 +6,9 @@ import pytest
 
 import topoequi
 from topoequi import predict_cli
+from topoequi.typing import WITH_RDKIT
+
+needs_rdkit = pytest.mark.skipif(not WITH_RDKIT, reason="SMILES input needs RDKit (the qm9 extra)")
 
 
 def run(*argv) -> int:
@@ -22,6 +25,17 @@ def water_xyz(tmp_path):
     return path
 
 
+def test_xyz_rows_and_a_failure_keep_their_row(schnet_ckpt, water_xyz, tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    assert run(schnet_ckpt, water_xyz, "--output", out) == 1  # one structure failed, its row is kept
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["name"], r["formula"]) for r in rows] == [("water#1", "H2O"), ("water#2", "HNaO")]
+    assert float(rows[0]["prediction"]) == topoequi.load(schnet_ckpt).predict([water_xyz])[0].value
+    assert rows[1]["prediction"] == "" and "element(s) Na not in the training set" in rows[1]["error"]
+    assert "1 of 2 structures predicted" in capsys.readouterr().err
+
+
+@needs_rdkit
 def test_csv_rows_match_python_and_failures_keep_their_row(schnet_ckpt, water_xyz, tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert run(schnet_ckpt, water_xyz, "CC#N", "--output", out) == 1  # one structure failed
@@ -35,6 +49,7 @@ def test_csv_rows_match_python_and_failures_keep_their_row(schnet_ckpt, water_xy
     assert "topoequi predict: water#2: element(s) Na" in err and "2 of 3 structures predicted" in err
 
 
+@needs_rdkit
 def test_json_output_and_stdout(schnet_ckpt, water_xyz, tmp_path, capsys):
     out = tmp_path / "out.json"
     assert run(schnet_ckpt, f"{water_xyz}", "--output", out, "--batch-size", "1") == 1
