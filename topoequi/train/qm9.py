@@ -42,17 +42,6 @@ class TargetStats:
     unit: str
 
 
-class GraphRegressor(torch.nn.Module):
-    """Wrap a ``model(z, pos, batch)`` baseline into ``Batch -> [num_graphs]``."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, data) -> Tensor:
-        return self.model(data.z, data.pos, data.batch).view(-1)
-
-
 def _hp(hparams: dict, defaults: dict) -> dict:
     unknown = sorted(set(hparams) - set(defaults))
     if unknown:
@@ -70,15 +59,18 @@ DIMENET_DEFAULTS = {"hidden_channels": 64, "num_blocks": 2, "int_emb_size": 32,
 def build_schnet(hparams: dict, stats: TargetStats) -> torch.nn.Module:
     """SchNet (CPU-sized defaults: :data:`SCHNET_DEFAULTS`, readout ``add``)."""
     from topoequi.models import SchNet
+    from topoequi.models.batch_inputs import BatchInputs
 
-    return GraphRegressor(SchNet(**_hp(hparams, SCHNET_DEFAULTS)))
+    return BatchInputs(SchNet(**_hp(hparams, SCHNET_DEFAULTS)), ("z", "pos", "batch"), flatten=True)
 
 
 def build_dimenet(hparams: dict, stats: TargetStats) -> torch.nn.Module:
     """DimeNet++ (CPU-sized defaults: :data:`DIMENET_DEFAULTS`)."""
     from topoequi.models import DimeNetPlusPlus
+    from topoequi.models.batch_inputs import BatchInputs
 
-    return GraphRegressor(DimeNetPlusPlus(out_channels=1, **_hp(hparams, DIMENET_DEFAULTS)))
+    return BatchInputs(DimeNetPlusPlus(out_channels=1, **_hp(hparams, DIMENET_DEFAULTS)), ("z", "pos", "batch"),
+                       flatten=True)
 
 
 def build_implicit(hparams: dict, stats: TargetStats) -> torch.nn.Module:

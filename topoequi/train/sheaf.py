@@ -105,9 +105,9 @@ class SplitSchedule(_FromArgs):
 
 def build_model(name: str, in_channels: int, num_classes: int, options: SheafModelOptions):
     """A model whose ``forward`` takes the complex; ``name`` is a sheaf variant or a baseline."""
-    import torch
     from torch_geometric.nn.models import GAT, GCN
 
+    from topoequi.models.batch_inputs import BatchInputs
     from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
 
     o = options
@@ -124,15 +124,7 @@ def build_model(name: str, in_channels: int, num_classes: int, options: SheafMod
                                    signed_width=o.signed_width if name.endswith("-constant") else 0,
                                    augmented=o.augmented and "attention" not in name)
 
-    class GraphBaseline(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, data):
-            return self.net(data.x, data.edge_index)
-
-    return GraphBaseline()
+    return BatchInputs(net, ("x", "edge_index"))
 
 
 def train_split(model, data, split: int, schedule: SplitSchedule, device: str = "cpu", progress=None) -> dict:
