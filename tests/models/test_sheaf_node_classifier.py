@@ -160,3 +160,13 @@ def test_repr_prints_the_configuration():
     model = SheafNodeClassifier(10, 3, variant="persistent-attention", hidden_channels=8, stalk_width=3)
     assert repr(model) == ("SheafNodeClassifier(10, 3, variant='persistent-attention', hidden_channels=8, "
                            "stalk_width=3, num_layers=2)")
+
+
+def test_variant_names_parse_into_their_parts():
+    from topoequi.models.sheaf_node_classifier import VARIANTS, SheafVariant
+
+    assert SheafVariant.parse("attention-constant") == SheafVariant("attention", "local-homology", constant=True)
+    assert SheafVariant.parse("persistent").sheaf == "persistent" and SheafVariant.parse("nsd").layer == "nsd"
+    assert all(SheafVariant.parse(name).name == name for name in VARIANTS)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        SheafVariant.parse("gcn")

@@ -1,6 +1,8 @@
 """Node classification by diffusion on the local homology sheaf (or a learned sheaf)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -13,7 +15,46 @@ from topoequi.nn.conv import (
 )
 from topoequi.topology.sheaf_maps import with_constant_sheaf
 
-VARIANTS = ("conv", "attention", "conv-constant", "attention-constant", "persistent", "persistent-attention", "nsd")
+
+@dataclass(frozen=True)
+class SheafVariant:
+    """What a named variant of :class:`SheafNodeClassifier` is made of.
+
+    Attributes:
+        layer (str): ``"conv"`` (sheaf diffusion), ``"attention"`` (with attention coefficients) or ``"nsd"``
+            (Neural Sheaf Diffusion's learned O(d) sheaf).
+        sheaf (str): ``"local-homology"`` (precomputed), ``"persistent"`` (learned through persistence) or
+            ``"learned"``.
+        constant (bool): the local homology sheaf plus constant and signed line sheaves.
+    """
+
+    layer: str
+    sheaf: str
+    constant: bool = False
+
+    @classmethod
+    def parse(cls, name: str | SheafVariant) -> SheafVariant:
+        if isinstance(name, SheafVariant):
+            return name
+        if name not in VARIANTS:
+            raise ValueError(f"SheafNodeClassifier: variant must be one of {tuple(VARIANTS)}, got {name!r}")
+        return VARIANTS[name]
+
+    @property
+    def name(self) -> str:
+        return next(k for k, v in VARIANTS.items() if v == self)
+
+
+VARIANTS = {
+    "conv": SheafVariant("conv", "local-homology"),
+    "attention": SheafVariant("attention", "local-homology"),
+    "conv-constant": SheafVariant("conv", "local-homology", constant=True),
+    "attention-constant": SheafVariant("attention", "local-homology", constant=True),
+    "persistent": SheafVariant("conv", "persistent"),
+    "persistent-attention": SheafVariant("attention", "persistent"),
+    "nsd": SheafVariant("nsd", "learned"),
+}
+"""The named variants (the names of ``topoequi train sheaf --variant``)."""
 
 
 class SheafNodeClassifier(torch.nn.Module):
@@ -73,33 +114,33 @@ class SheafNodeClassifier(torch.nn.Module):
                  input_dropout: float = 0.0, constant_width: int = 1, epsilon: bool = False,
                  residual_dropout: bool = True, signed_width: int = 0, augmented: bool = False) -> None:
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"SheafNodeClassifier: variant must be one of {VARIANTS}, got {variant!r}")
-        if variant.endswith("-constant") and not (min(constant_width, signed_width) >= 0
-                                                  and 1 <= constant_width + signed_width < stalk_width):
+        kind = SheafVariant.parse(variant)
+        variant = kind.name
+        if kind.constant and not (min(constant_width, signed_width) >= 0
+                                  and 1 <= constant_width + signed_width < stalk_width):
             raise ValueError(f"SheafNodeClassifier: variant {variant!r} needs constant_width, signed_width >= 0 "
                              "and 1 <= constant_width + signed_width < stalk_width, got "
                              f"constant_width={constant_width!r}, signed_width={signed_width!r}, "
                              f"stalk_width={stalk_width!r}")
-        if augmented and "attention" in variant:
+        if augmented and kind.layer == "attention":
             raise ValueError(f"SheafNodeClassifier: augmented=True needs a normalised Laplacian, not {variant!r}")
-        if signed_width and not variant.endswith("-constant"):
+        if signed_width and not kind.constant:
             raise ValueError(f"SheafNodeClassifier: signed_width needs a -constant variant, got {variant!r}")
         if num_layers < 1:
             raise ValueError(f"SheafNodeClassifier: num_layers must be >= 1, got {num_layers!r}")
-        self.variant, self.stalk_width, self.hidden = variant, stalk_width, hidden_channels
+        self.variant, self.kind, self.stalk_width, self.hidden = variant, kind, stalk_width, hidden_channels
         self.dropout, self.input_dropout = dropout, input_dropout
         self.constant_width, self.signed_width = constant_width, signed_width
         self.residual_dropout = residual_dropout
         inner = 0.0 if residual_dropout else dropout
         self.lin_in = Linear(in_channels, stalk_width * hidden_channels)
-        persistent = variant.startswith("persistent")
+        persistent = kind.sheaf == "persistent"
 
         def make() -> torch.nn.Module:
-            if variant == "nsd":
+            if kind.layer == "nsd":
                 return NeuralSheafDiffusionConv(hidden_channels, stalk_width, epsilon=epsilon,
                                                 diffusion_dropout=inner, augmented=augmented)
-            if "attention" in variant:
+            if kind.layer == "attention":
                 return LocalHomologySheafAttention(hidden_channels, stalk_width, persistent=persistent,
                                                    epsilon=epsilon, diffusion_dropout=inner)
             return LocalHomologySheafConv(hidden_channels, stalk_width, persistent=persistent, epsilon=epsilon,
@@ -121,11 +162,10 @@ class SheafNodeClassifier(torch.nn.Module):
 
     def forward(self, data) -> Tensor:
         restriction = getattr(data, "restriction", None)
-        fixed = self.variant in ("conv", "attention", "conv-constant", "attention-constant")
-        if fixed and restriction is None:
+        if self.kind.sheaf == "local-homology" and restriction is None:
             raise ValueError("SheafNodeClassifier: variant "
                              f"{self.variant!r} needs data.restriction (apply AddLocalHomologySheaf)")
-        if self.variant.endswith("-constant"):
+        if self.kind.constant:
             d = self.stalk_width - self.constant_width - self.signed_width
             restriction = with_constant_sheaf(restriction[..., :d, :d], self.constant_width, self.signed_width)
         x = F.dropout(data.x, self.input_dropout, self.training)

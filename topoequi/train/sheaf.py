@@ -17,6 +17,7 @@ from pathlib import Path
 
 DATASETS = ("texas", "wisconsin", "cornell", "actor", "film", "cora", "citeseer")
 SHEAF_VARIANTS = ("conv", "attention", "conv-constant", "attention-constant", "persistent", "persistent-attention")
+"""The local homology sheaf variants (``nsd`` is among the baselines)."""
 BASELINES = ("gcn", "gat", "nsd")
 
 
@@ -108,9 +109,10 @@ def build_model(name: str, in_channels: int, num_classes: int, options: SheafMod
     from torch_geometric.nn.models import GAT, GCN
 
     from topoequi.models.batch_inputs import BatchInputs
-    from topoequi.models.sheaf_node_classifier import SheafNodeClassifier
+    from topoequi.models.sheaf_node_classifier import VARIANTS, SheafNodeClassifier, SheafVariant
 
     o = options
+    variant = SheafVariant.parse(name) if name in VARIANTS else None
     if name == "gcn":
         net = GCN(in_channels, 64, num_layers=2, out_channels=num_classes, dropout=o.dropout)
     elif name == "gat":
@@ -121,8 +123,8 @@ def build_model(name: str, in_channels: int, num_classes: int, options: SheafMod
                                    variant=name, dropout=o.dropout, input_dropout=o.input_dropout,
                                    constant_width=o.constant_width, epsilon=o.epsilon,
                                    residual_dropout=o.residual_dropout,
-                                   signed_width=o.signed_width if name.endswith("-constant") else 0,
-                                   augmented=o.augmented and "attention" not in name)
+                                   signed_width=o.signed_width if variant.constant else 0,
+                                   augmented=o.augmented and variant.layer != "attention")
 
     return BatchInputs(net, ("x", "edge_index"))
 
