@@ -9,6 +9,10 @@ packed arrays with ``numpy.savez_compressed``.
 
     pip install 'topoequi[qm9]'
     python datasets/make_qm9_sample.py            # writes datasets/qm9_sample.npz
+    python datasets/make_qm9_sample.py --all --out qm9_full.npz   # all 130,831 molecules (about 38 MB)
+
+The full file is what a machine that cannot install qm9pack or RDKit trains on:
+``topoequi train qm9 --source qm9_full.npz`` (or ``QM9(source="qm9_full.npz")``).
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from topoequi.datasets.local import file_sha256
-from topoequi.datasets.qm9_packed import pack_molecules
+from topoequi.datasets.qm9_packed import PACKED_FORMAT, pack_molecules
 from topoequi.datasets.qm9_raw import read_qm9pack
 
 FIRST = 10
@@ -31,15 +35,19 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).with_name("qm9_sample.npz")))
     parser.add_argument("--size", type=int, default=SIZE)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--all", action="store_true", help="every molecule (the --size sample otherwise)")
     args = parser.parse_args()
 
     frame = read_qm9pack()
-    rest = np.random.RandomState(args.seed).choice(
-        np.arange(FIRST, len(frame)), size=args.size - FIRST, replace=False)
-    rows = np.sort(np.concatenate([np.arange(FIRST), rest]))
+    if args.all:
+        rows = np.arange(len(frame))
+    else:
+        rest = np.random.RandomState(args.seed).choice(
+            np.arange(FIRST, len(frame)), size=args.size - FIRST, replace=False)
+        rows = np.sort(np.concatenate([np.arange(FIRST), rest]))
     packed = pack_molecules(frame.iloc[rows].reset_index(drop=True))
     packed.pop("raw_y")  # y (float32, converted) is what the dataset uses
-    np.savez_compressed(args.out, **packed)
+    np.savez_compressed(args.out, format=np.array(PACKED_FORMAT), **packed)
     print(f"wrote {args.out}: {len(rows)} molecules, {len(packed['z'])} atoms, "
           f"bond methods {np.bincount(packed['bond_method'], minlength=3).tolist()} "
           f"(xyz2mol, pruned, connectivity), "

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.transforms import Compose
 
-from topoequi.datasets.local import LocalDataset
+from topoequi.datasets.local import LocalDataset, file_sha256
 from topoequi.datasets.qm9_packed import data_list_from_packed, load_packed, pack_molecules
 from topoequi.datasets.qm9_raw import qm9pack_data_dir, read_qm9pack
 from topoequi.datasets.qm9_targets import TARGETS, UNITS, target_index
@@ -42,8 +42,10 @@ class QM9(LocalDataset):
             ``~/.cache/topoequi/qm9``)
         source (str, optional): ``"qm9pack"`` (the full 130,831 molecules, needs
             ``pip install 'topoequi[qm9]'``), ``"sample"`` (the 5,000 molecules
-            embedded in the repository) or ``"auto"`` (qm9pack when installed
-            with pandas and RDKit, else the sample). (default: ``"auto"``)
+            embedded in the repository), ``"auto"`` (qm9pack when installed
+            with pandas and RDKit, else the sample), or the path of a packed ``.npz``
+            (e.g. the full QM9 written by ``datasets/make_qm9_sample.py --all``, read without
+            qm9pack or RDKit). (default: ``"auto"``)
         subset (int or slice, optional): keep the first ``subset`` molecules,
             or those selected by the slice. (default: ``None``, all)
         radius (float, optional): also store the radius graph within ``radius``
@@ -67,8 +69,14 @@ class QM9(LocalDataset):
                  max_num_neighbors: int = 32, transform: Callable | None = None,
                  pre_transform: Callable | None = None, pre_filter: Callable | None = None,
                  force_reload: bool = False, progress: bool = True) -> None:
+        self.packed_path = None
         if source not in self.SOURCES:
-            raise ValueError(f"QM9: source must be one of {self.SOURCES}, got {source!r}")
+            if not str(source).endswith(".npz"):
+                raise ValueError(f"QM9: source must be one of {self.SOURCES} or a packed .npz file, got {source!r}")
+            self.packed_path = Path(source)
+            if not self.packed_path.is_file():
+                raise FileNotFoundError(f"QM9: packed file '{source}' does not exist")
+            source = f"packed-{file_sha256(self.packed_path)[:16]}"  # the cache follows the file's content
         if source == "auto":
             from topoequi.typing import WITH_PANDAS, WITH_QM9PACK, WITH_RDKIT
 
@@ -108,6 +116,8 @@ class QM9(LocalDataset):
     def process(self) -> None:
         if self.source == "qm9pack":
             packed = pack_molecules(read_qm9pack(), progress=self.progress)
+        elif self.packed_path is not None:
+            packed = load_packed(self.packed_path)
         else:
             if not SAMPLE_PATH.is_file():
                 raise FileNotFoundError(f"QM9: the embedded sample {SAMPLE_PATH} is missing")

@@ -3,6 +3,7 @@ sample ``datasets/qm9_sample.npz`` is one), and the PyG graphs built from it."""
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 import torch
@@ -65,10 +66,36 @@ def pack_molecules(frame, progress: bool = True) -> dict[str, np.ndarray]:
     return packed
 
 
+PACKED_FORMAT = 1
+"""Version of the packed layout; a file written with another one is refused (files without the key are 1)."""
+PACKED_KEYS = ("num_atoms", "z", "pos", "aromatic", "hybridization", "num_bonds", "bonds", "bond_type",
+               "bond_method", "idx", "smiles", "y")
+
+
 def load_packed(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read packed arrays (``.npz``) such as the embedded sample."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    """Read packed arrays (``.npz``) such as the embedded sample or the full QM9 written by
+    ``datasets/make_qm9_sample.py --all``; a truncated or altered file (the CRC-32 of every array is
+    checked as it is read), one of another format version, or one whose arrays disagree in length is
+    refused with a ``ValueError`` naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            packed = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"packed QM9 file '{path}' is truncated or corrupt ({exc})") from None
+    version = int(packed.pop("format", 1))
+    if version != PACKED_FORMAT:
+        raise ValueError(f"packed QM9 file '{path}' has format {version}; this version of topoequi reads format "
+                         f"{PACKED_FORMAT} (write it again with datasets/make_qm9_sample.py)")
+    missing = [k for k in PACKED_KEYS if k not in packed]
+    if missing:
+        raise ValueError(f"packed QM9 file '{path}' lacks the arrays {missing}")
+    molecules = len(packed["num_atoms"])
+    sizes = {"z": int(packed["num_atoms"].sum()), "bonds": int(packed["num_bonds"].sum()), "y": molecules,
+             "idx": molecules, "smiles": molecules}
+    wrong = {k: (len(packed[k]), n) for k, n in sizes.items() if len(packed[k]) != n}
+    if wrong:
+        raise ValueError(f"packed QM9 file '{path}' is inconsistent (array: length, expected): {wrong}")
+    return packed
 
 
 def data_list_from_packed(packed: dict[str, np.ndarray], progress: bool = True) -> list[Data]:

@@ -122,8 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=None, help="use the first N molecules")
     parser.add_argument("--split", choices=("standard", "paper"), default="standard")
-    parser.add_argument("--source", choices=("auto", "qm9pack", "sample"), default="auto",
-                        help="auto: the full QM9 when the qm9 extra is installed, else the embedded sample")
+    parser.add_argument("--source", default="auto",
+                        help="auto (the full QM9 when the qm9 extra is installed, else the embedded sample), "
+                             "qm9pack, sample, or a packed .npz (datasets/make_qm9_sample.py --all)")
     parser.add_argument("--root", default=None, help="dataset cache folder (default: $TOPOEQUI_HOME/qm9)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="model hyper-parameter, e.g. --hp num_layers=3 (repeatable); the keys of "
