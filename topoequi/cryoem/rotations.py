@@ -36,7 +36,7 @@ def quaternion_to_matrix(q: Tensor) -> Tensor:
 
 
 def axis_rotation(angle: Tensor, axis: int) -> Tensor:
-    """Right-handed rotations ``[..., 3, 3]`` by ``angle`` (radians) about coordinate axis ``axis`` (0: x, 1: y, 2: z)."""
+    """Right-handed rotations ``[..., 3, 3]`` by ``angle`` (radians) about axis ``axis`` (0: x, 1: y, 2: z)."""
     i, j = (axis + 1) % 3, (axis + 2) % 3
     m = torch.zeros(*angle.shape, 3, 3, dtype=angle.dtype, device=angle.device)
     m[..., axis, axis] = 1.0

@@ -159,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
         seed_everything(args.seed)
         model = build_model(args, stack.size)
         identity = {"task": "cryoem", "encoder": args.encoder, "symmetric_loss": args.symmetric_loss,
-                    "channels": list(args.channels_tuple), "kernel_size": args.kernel_size, "images": len(stack), "snr": args.snr,
-                    "data_seed": args.data_seed, "map": args.map, "stack": args.stack}
+                    "channels": list(args.channels_tuple), "kernel_size": args.kernel_size, "images": len(stack),
+                    "snr": args.snr, "data_seed": args.data_seed, "map": args.map, "stack": args.stack}
 
         def validate(trainer: Trainer) -> dict:
             row, aligned = evaluate_poses(model, images, rotations, volume, voxel)
