@@ -265,8 +265,9 @@ def end_to_end(budget: float, n_train: int, n_test: int) -> list[dict]:
     results = []
     for nonlinearity in ("gate", "fourier", "fourier_uniform"):
         torch.manual_seed(0)
-        model = SteerableMoleculeNet(kernel="steerable", num_layers=2, embedding_dim=16, hidden_irreps="16x0e+4x1o+2x2e",
-                                     nonlinearity=nonlinearity, fourier_channels=4, readout="mean")
+        model = SteerableMoleculeNet(kernel="steerable", num_layers=2, embedding_dim=16,
+                                     hidden_irreps="16x0e+4x1o+2x2e", nonlinearity=nonlinearity,
+                                     fourier_channels=4, readout="mean")
         opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
         loader_gen = torch.Generator().manual_seed(0)
         spent, seen = 0.0, 0

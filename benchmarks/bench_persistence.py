@@ -14,8 +14,8 @@ Peers that are not installed are skipped.
 
 Learning (``digits``): rotated MNIST (the embedded 5,000-digit sample, 3,500 / 500 / 1,000), classified
 from persistence images of cubical diagrams (H0, H1; intensity superlevel and radial filtrations)
-alone, by a small CNN, and by the same CNN with a PH branch; ``--train-sizes`` training digits, ``--seeds`` seeds, test accuracy at the
-epoch of best validation accuracy.
+alone, by a small CNN, and by the same CNN with a PH branch; ``--train-sizes`` training digits,
+``--seeds`` seeds, test accuracy at the epoch of best validation accuracy.
 
 Nodes (``nodes``): a two-layer GCN on Geom-GCN graphs (the ten splits) with and without PH features of
 every node's 2-hop neighbourhood (persistence images of the lower-star filtration by log-degree, and the

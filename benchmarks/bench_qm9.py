@@ -78,7 +78,8 @@ def run_model(name: str, hparams: dict, args, data) -> dict:
                 break
     test = mae(model, DataLoader(test_set, batch_size=64), metrics_fn)
     fit = mae(model, DataLoader(train_set[:len(test_set)], batch_size=64), metrics_fn)  # overfitting gauge
-    row = {"model": name, "hparams": hparams, "lr": args.lr, "seed": args.seed, "parameters": sum(p.numel() for p in model.parameters()),
+    row = {"model": name, "hparams": hparams, "lr": args.lr, "seed": args.seed,
+           "parameters": sum(p.numel() for p in model.parameters()),
            "cpu_s": spent, "wall_s": wall, "steps": steps, "seen": seen, "epochs": seen / len(train_set),
            "per_cpu_s": seen / spent, "per_wall_s": seen / wall, "valid_mae": curve[-1][1],
            "test_mae": test, "train_mae": fit, "curve": curve}
@@ -99,7 +100,8 @@ def print_table(rows: list[dict], header: str) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {label(r)} | {r.get('lr', '')} | {r['parameters']:,} | {r['per_cpu_s']:.0f} | {r['per_wall_s']:.0f} "
-              f"| {r['epochs']:.1f} | {r['valid_mae']:.1f} | {r['test_mae']:.1f} | {r.get('train_mae', float('nan')):.1f} |")
+              f"| {r['epochs']:.1f} | {r['valid_mae']:.1f} | {r['test_mae']:.1f} "
+              f"| {r.get('train_mae', float('nan')):.1f} |")
 
 
 def plot(rows: list[dict], path: str) -> None:

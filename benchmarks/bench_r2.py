@@ -268,7 +268,8 @@ def main() -> None:
     ours, t_ours = timed(ours_wrn)
     theirs, t_theirs = timed(EscnnWRN)
     rows.append(("construction, WRN-16-8 D8D4D1 (s)", t_ours, t_theirs))
-    _, tl_ours = timed(lambda: SteerableImageConv(regular_field_rep(Dihedral(8), 32), regular_field_rep(Dihedral(8), 32), 3))
+    _, tl_ours = timed(lambda: SteerableImageConv(regular_field_rep(Dihedral(8), 32),
+                                                  regular_field_rep(Dihedral(8), 32), 3))
     _, tl_theirs = timed(escnn_layer)
     rows.append(("construction, one 3x3 layer D8 32->32 fields, caches warm (s)", tl_ours, tl_theirs))
     params = (sum(p.numel() for p in ours.parameters()), sum(p.numel() for p in theirs.parameters()))

@@ -30,7 +30,8 @@ TRAIN_TASKS: dict[str, tuple[str, str]] = {
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("topoequi.commands.evaluate", "evaluate a training checkpoint on its test split"),
-    "predict": ("topoequi.predict_cli", "predict with a trained model on new molecules (XYZ, SDF, SMILES), point clouds or images"),
+    "predict": ("topoequi.predict_cli",
+                "predict with a trained model on new molecules (XYZ, SDF, SMILES), point clouds or images"),
     "reduce": ("topoequi.commands.reduce", "reduce lattice bases with LLL or a trained reducer"),
     "bound": ("topoequi.commands.bound",
               "PAC-Bayes generalization bounds (equivariant and NBS18) of a trained network, term by term"),

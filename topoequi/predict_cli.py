@@ -29,7 +29,8 @@ FORMATS = (".csv", ".json")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a best.pt or last.pt written by topoequi train")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="molecule files or SMILES, point-cloud or image files")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="molecule files or SMILES, point-cloud or image files")
     parser.add_argument("--output", default=None, help="write the rows to this .csv or .json file")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=64, help="structures per forward pass")

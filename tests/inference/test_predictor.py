@@ -88,7 +88,8 @@ def test_every_input_kind_and_failures_in_order(schnet_ckpt, qm9_root, tmp_path)
 
 def test_load_refuses_what_it_cannot_predict(schnet_ckpt, tmp_path):
     atomic_save({"config": {"task": "lattice", "dim": 8}, "model": {}}, tmp_path / "lattice.pt")
-    with pytest.raises(ValueError, match=r"task 'lattice'; predictions are available for: qm9, pointcloud, images; .*topoequi reduce"):
+    with pytest.raises(ValueError, match=r"task 'lattice'; predictions are available for: qm9, pointcloud, images; "
+                                         r".*topoequi reduce"):
         topoequi.load(tmp_path / "lattice.pt")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         topoequi.load(tmp_path / "none.pt")

@@ -67,7 +67,8 @@ def test_xyz_bad_count_and_truncated_frame_name_the_line(tmp_path):
 
 
 def molblock(title: str, atoms, bonds, dim: str = "3D") -> str:
-    lines = [title, f"  topoequi0101260000{dim}", "", f"{len(atoms):3d}{len(bonds):3d}  0  0  0  0  0  0  0  0999 V2000"]
+    lines = [title, f"  topoequi0101260000{dim}", "",
+             f"{len(atoms):3d}{len(bonds):3d}  0  0  0  0  0  0  0  0999 V2000"]
     lines += [f"{x:10.4f}{y:10.4f}{z:10.4f} {s:<3} 0  0  0  0  0  0  0  0  0  0  0  0" for s, (x, y, z) in atoms]
     lines += [f"{a:3d}{b:3d}{t:3d}  0" for a, b, t in bonds]
     return "\n".join(lines + ["M  END"])

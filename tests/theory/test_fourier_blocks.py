@@ -33,9 +33,11 @@ def test_linear_blocks_give_the_dense_norms(group):
     assert max(b.spectral_norm for b in blocks) == pytest.approx(_spectral(dense), rel=1e-9, abs=1e-12)
     # Plancherel: ||W||_F^2 = sum_psi d_psi ||W(psi)||_F^2, and ||W(psi)||_F^2 is the sum of squares of the
     # layer's coefficients of psi (an independent route through its parameters)
-    assert sum(b.irrep.dim * b.frobenius_sq for b in blocks) == pytest.approx(float(dense.detach().square().sum()), rel=1e-12)
+    assert sum(b.irrep.dim * b.frobenius_sq for b in blocks) == pytest.approx(float(dense.detach().square().sum()),
+                                                                             rel=1e-12)
     for b in blocks:
-        params = sum(float(layer.weights[key].detach().square().sum()) for psi, _, sources, _ in layer.plan if psi == b.irrep
+        params = sum(float(layer.weights[key].detach().square().sum())
+                     for psi, _, sources, _ in layer.plan if psi == b.irrep
                      for key, _, _ in sources)
         assert b.frobenius_sq == pytest.approx(params, rel=1e-12)
         copies_in = sum(m for psi, m in in_rep.irreps if psi == b.irrep)

@@ -104,7 +104,8 @@ def test_bad_arguments_name_what_is_valid(root, tmp_path, capsys):
 def test_split_too_small_to_evaluate_is_refused_before_training(root, tmp_path, capsys):
     assert main(["train", "qm9", "--model", "schnet", *TINY, "--subset", "3", "--source", "sample", "--root", root,
                  "--out", str(tmp_path), "--no-progress"]) == 2
-    assert "the standard split of 3 molecules has 2/1/0 train/valid/test molecules; every part needs at least one" in capsys.readouterr().err
+    assert ("the standard split of 3 molecules has 2/1/0 train/valid/test molecules; every part needs at least one"
+            in capsys.readouterr().err)
     assert not (tmp_path / "results.json").exists() and not (tmp_path / "last.pt").exists()
 
 

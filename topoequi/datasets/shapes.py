@@ -122,8 +122,8 @@ def _table(rng) -> Mesh:
 
 def _dumbbell(rng) -> Mesh:
     r, length, bar = rng(0.3, 0.45), rng(1.2, 1.8), rng(0.06, 0.1)
-    return combine(moved(ellipsoid(r, r, r), shift=(0, 0, -length / 2)), moved(ellipsoid(r, r, r), shift=(0, 0, length / 2)),
-                   cylinder(bar, length))
+    return combine(moved(ellipsoid(r, r, r), shift=(0, 0, -length / 2)),
+                   moved(ellipsoid(r, r, r), shift=(0, 0, length / 2)), cylinder(bar, length))
 
 
 def _cross(rng) -> Mesh:

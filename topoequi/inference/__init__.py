@@ -17,7 +17,7 @@ from topoequi.inference.smiles import molecule_from_smiles
 from topoequi.inference.tasks import load
 
 __all__ = [
-    "ClassPrediction", "Failure", "Image", "ImagePredictor", "Mesh", "Molecule", "MoleculePredictor", "PointCloud", "PointCloudPredictor",
-    "Prediction", "load", "molecule_from_smiles", "read_sdf",
+    "ClassPrediction", "Failure", "Image", "ImagePredictor", "Mesh", "Molecule", "MoleculePredictor", "PointCloud",
+    "PointCloudPredictor", "Prediction", "load", "molecule_from_smiles", "read_sdf",
     "read_smiles_file", "read_structures", "read_xyz", "write_xyz",
 ]

@@ -35,12 +35,14 @@ def norm_order_mask(gram: Tensor) -> Tensor:
 
 
 def pairwise_coefficients(gram: Tensor) -> Tensor:
-    r""":math:`\mu_{ij} = G_{ij} / G_{ii}`: the multiple of :math:`b_i` closest to :math:`b_j` is :math:`\lfloor\mu_{ij}\rceil b_i`."""
+    r""":math:`\mu_{ij} = G_{ij} / G_{ii}`: the multiple of :math:`b_i` closest to :math:`b_j` is
+    :math:`\lfloor\mu_{ij}\rceil b_i`."""
     return gram / torch.diagonal(gram, dim1=-2, dim2=-1)[..., :, None]
 
 
 def projection_coefficients(gram: Tensor, mask: Tensor) -> Tensor:
-    r"""Coefficients :math:`P_{\cdot j}` of the orthogonal projection of :math:`b_j` onto :math:`\mathrm{span}\{b_i : i \prec j\}`.
+    r"""Coefficients :math:`P_{\cdot j}` of the orthogonal projection of :math:`b_j` onto
+    :math:`\mathrm{span}\{b_i : i \prec j\}`.
 
     ``mask`` must be :func:`norm_order_mask` of ``gram``. In the length order the sets
     :math:`\{i \prec j\}` are prefixes, so with the Cholesky factor :math:`G = R^\top R`

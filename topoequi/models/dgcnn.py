@@ -87,7 +87,8 @@ class DGCNN(nn.Module):
 
     def forward(self, data) -> Tensor:
         pos = data.pos
-        batch = data.batch if getattr(data, "batch", None) is not None else pos.new_zeros(pos.shape[0], dtype=torch.long)
+        batch = (data.batch if getattr(data, "batch", None) is not None
+                 else pos.new_zeros(pos.shape[0], dtype=torch.long))
         check_point_cloud("DGCNN", pos, batch, min_points=2)
         x1 = self.conv1(pos, batch)
         x2 = self.conv2(x1, batch)

@@ -74,7 +74,8 @@ class PointNet2(nn.Module):
 
     def forward(self, data) -> Tensor:
         pos = data.pos
-        batch = data.batch if getattr(data, "batch", None) is not None else pos.new_zeros(pos.shape[0], dtype=torch.long)
+        batch = (data.batch if getattr(data, "batch", None) is not None
+                 else pos.new_zeros(pos.shape[0], dtype=torch.long))
         check_point_cloud("PointNet2", pos, batch, min_points=2)
         x = None
         for level in self.levels:

@@ -176,7 +176,8 @@ class SteerableMoleculeNet(nn.Module):
         num_graphs = getattr(data, "num_graphs", None) if getattr(data, "batch", None) is not None else 1
         if num_graphs is None:  # a hand-made batch vector: read its size
             num_graphs = int(batch.max()) + 1 if batch.numel() else 0
-        return scatter(atom_energy, batch, dim=0, dim_size=num_graphs, reduce="sum" if self.readout == "add" else "mean")
+        return scatter(atom_energy, batch, dim=0, dim_size=num_graphs,
+                       reduce="sum" if self.readout == "add" else "mean")
 
 
 STEERABLE_MOLECULE_DEFAULTS = {"group": "O(3)", "hidden_irreps": "32x0e+8x1o+4x2e", "num_layers": 3,

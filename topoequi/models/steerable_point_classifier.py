@@ -103,7 +103,8 @@ class SteerablePointClassifier(nn.Module):
         self.register_buffer("invariant_index", torch.arange(hidden.dim)[
             hidden.invariant_basis().abs().sum(1) > 0], persistent=False)
         width = 2 * hidden.num_invariants
-        self.head = nn.Sequential(nn.Linear(width, head_channels), nn.BatchNorm1d(head_channels, momentum=norm_momentum), nn.ReLU(),
+        self.head = nn.Sequential(nn.Linear(width, head_channels),
+                                  nn.BatchNorm1d(head_channels, momentum=norm_momentum), nn.ReLU(),
                                   nn.Dropout(dropout), nn.Linear(head_channels, num_classes))
         self.reset_parameters()
 
@@ -114,7 +115,8 @@ class SteerablePointClassifier(nn.Module):
 
     def forward(self, data) -> Tensor:
         pos = data.pos
-        batch = data.batch if getattr(data, "batch", None) is not None else pos.new_zeros(pos.shape[0], dtype=torch.long)
+        batch = (data.batch if getattr(data, "batch", None) is not None
+                 else pos.new_zeros(pos.shape[0], dtype=torch.long))
         check_point_cloud("SteerablePointClassifier", pos, batch, min_points=2)
         f = pos.new_ones(pos.shape[0], 1)
         for ratio, conv, self_int, norm, gate in zip(self.ratios, self.convs, self.self_interactions,

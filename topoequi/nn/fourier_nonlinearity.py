@@ -117,7 +117,8 @@ class FourierNonlinearity(nn.Module):
                 rotations = group.sample(4, generator=torch.Generator().manual_seed(0))
                 rotations = rotations * torch.linalg.det(rotations)[:, None, None]  # proper (O(3): times -I)
                 self.identical = [psi.dim == 3 and bool(torch.allclose(
-                    psi.group.irrep_matrices(psi.id, rotations), rotations, atol=1e-12)) for psi, _ in self.single.irreps]
+                    psi.group.irrep_matrices(psi.id, rotations), rotations, atol=1e-12))
+                    for psi, _ in self.single.irreps]
 
     @classmethod
     def factory(cls, **kwargs) -> Callable[[Rep], FourierNonlinearity]:

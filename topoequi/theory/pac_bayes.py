@@ -57,7 +57,8 @@ from topoequi.theory.margins import check_examples, input_norm_bound, margin_los
 
 @dataclass
 class LayerTerms:
-    """One layer's terms: :math:`\\|A_l\\|_2`, :math:`\\|W_l\\|_F^2`, :math:`\\eta_l`, :math:`N_l`, :math:`\\|P_l\\|_2`."""
+    """One layer's terms: :math:`\\|A_l\\|_2`, :math:`\\|W_l\\|_F^2`, :math:`\\eta_l`, :math:`N_l`,
+    :math:`\\|P_l\\|_2`."""
 
     name: str
     spectral: float

@@ -22,8 +22,9 @@ of sorted simplices) and the projection :math:`P` of chains on
 
 Canonical basis from persistence. Given edge weights :math:`w` (a filtration:
 a simplex enters at the largest weight of its edges; ties between edges
-broken by edge index, between triangles by their second-largest edge), each essential class of the filtered relative complex is born at a
-definite simplex. Classes are ordered by birth and the stalk basis is the
+broken by edge index, between triangles by their second-largest edge), each
+essential class of the filtered relative complex is born at a definite
+simplex. Classes are ordered by birth and the stalk basis is the
 Gram-Schmidt orthonormalisation, in birth order, of their harmonic
 representatives:
 

@@ -176,7 +176,8 @@ def train_model(mode: str, seed: int, split: dict[str, list], args: argparse.Nam
     seed_everything(seed)
     parts = [NUM_DIGITS, 2] if args.heads == "per-part" else NUM_DIGITS + 2
     model = RelaxedPointClassifier(Dihedral(4), 1, parts, mode=mode, channels=args.channels,
-                                   num_layers=args.layers, branch_layers=args.branch_layers, balance=not args.no_balance)
+                                   num_layers=args.layers, branch_layers=args.branch_layers,
+                                   balance=not args.no_balance)
     loss_fn, metrics_fn = objectives(model, args.kl_weight, args.align_weight, args.kl_prior,
                                      args.concentration_weight)
     config = engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,

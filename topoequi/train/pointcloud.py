@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-rotation", default="none", choices=tuple(ROTATIONS))
     parser.add_argument("--test-rotation", default="so3", choices=tuple(ROTATIONS))
     parser.add_argument("--root", default=None, help="ModelNet folder (raw/<category>/train|test/*.off)")
-    parser.add_argument("--num-points", type=int, default=None, help="points per shape (default 256 shapes, 1024 ModelNet)")
+    parser.add_argument("--num-points", type=int, default=None,
+                        help="points per shape (default 256 shapes, 1024 ModelNet)")
     parser.add_argument("--per-class", type=int, default=60, help="training shapes per class of the shape set")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -72,7 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="batch-norm momentum of every model (0.5 suits runs of a few hundred steps)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="model hyper-parameter, e.g. --hp k=20 (repeatable)")
-    parser.add_argument("--out", default=None, help="run folder (default: runs/pointcloud-DATASET-MODEL-TRAIN-ROTATION)")
+    parser.add_argument("--out", default=None,
+                        help="run folder (default: runs/pointcloud-DATASET-MODEL-TRAIN-ROTATION)")
     from topoequi.train.options import add_engine_arguments
 
     add_engine_arguments(parser)

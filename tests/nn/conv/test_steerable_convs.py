@@ -25,7 +25,8 @@ def graph(group, n=10, e=36, seed=0):
 
 def reps(group):
     irreps = group.irreps(None if group.is_finite else 2)[:4]
-    return Rep(group, [(p, 2) for p in irreps]) + group.standard_rep, group.standard_rep + Rep(group, [(p, 2) for p in irreps])
+    return (Rep(group, [(p, 2) for p in irreps]) + group.standard_rep,
+            group.standard_rep + Rep(group, [(p, 2) for p in irreps]))
 
 
 @pytest.mark.parametrize("cls", CONVS)

@@ -126,7 +126,8 @@ class SheafDiffusion(MessagePassing):
         return self.step(x, out)
 
     def mix(self, x: Tensor) -> Tensor:
-        r""":math:`(\mathbf{I}_n \otimes \mathbf{W}_1) \operatorname{dropout}(\mathbf{X}) \mathbf{W}_2`, the input of the Laplacian."""
+        r""":math:`(\mathbf{I}_n \otimes \mathbf{W}_1) \operatorname{dropout}(\mathbf{X}) \mathbf{W}_2`, the input of
+        the Laplacian."""
         return self.left @ F.dropout(x, self.diffusion_dropout, self.training) @ self.right
 
     def step(self, x: Tensor, out: Tensor) -> Tensor:
