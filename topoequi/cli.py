@@ -22,6 +22,7 @@ TRAIN_TASKS: dict[str, tuple[str, str]] = {
     "qm9": ("topoequi.train.qm9", "regress one QM9 target (implicit / steerable kernels, SchNet, DimeNet++)"),
     "pointcloud": ("topoequi.train.pointcloud", "classify point clouds under rotation protocols"),
     "images": ("topoequi.train.images", "classify rotated MNIST with E(2)-steerable CNNs or a plain CNN"),
+    "cryoem": ("topoequi.train.cryoem", "amortized cryo-EM pose inference and reconstruction (D4 or plain encoder)"),
     "sheaf": ("topoequi.train.sheaf", "node classification with local homology sheaf networks"),
     "lattice": ("topoequi.train.lattice", "self-supervised neural lattice reduction"),
     "mixed-symmetry": ("topoequi.train.mixed_symmetry", "learnable degree of equivariance on mixed-symmetry digits"),

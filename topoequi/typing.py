@@ -31,6 +31,8 @@ WITH_TORCH_TOPOLOGICAL = _has("torch_topological")
 WITH_TORCHVISION = _has("torchvision")
 WITH_H5PY = _has("h5py")
 WITH_SKIMAGE = _has("skimage")
+WITH_MRCFILE = _has("mrcfile")
+WITH_STARFILE = _has("starfile")
 
 OPTIONAL = {
     "torch_cluster": WITH_TORCH_CLUSTER,
@@ -49,4 +51,6 @@ OPTIONAL = {
     "torchvision": WITH_TORCHVISION,
     "h5py": WITH_H5PY,
     "skimage": WITH_SKIMAGE,
+    "mrcfile": WITH_MRCFILE,
+    "starfile": WITH_STARFILE,
 }
