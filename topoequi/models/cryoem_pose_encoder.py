@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from topoequi.cryoem.rotations import gram_schmidt
+from topoequi.models.parameter_matching import match_scale
 from topoequi.models.steerable_image_cnn import field_block, num_parameters
 from topoequi.nn.linear import EquivariantLinear
 from topoequi.symmetry import Group, Rep, group_from_name
@@ -104,11 +105,7 @@ def matching_plain_encoder(model: CryoPoseEncoder) -> CryoPoseEncoder:
         return CryoPoseEncoder(None, tuple(max(1, round(c * scale)) for c in model.channels),
                                model.kernel_size, model.pool_after)
 
-    low, high = 0.1, 64.0
-    for _ in range(30):
-        mid = math.sqrt(low * high)
-        low, high = (mid, high) if num_parameters(build(mid)) < target else (low, mid)
-    return min((build(low), build(high)), key=lambda m: abs(num_parameters(m) - target))
+    return build(match_scale(lambda scale: num_parameters(build(scale)), target, steps=30))
 
 
 def in_plane_rotation(turns: Tensor | float, dtype: torch.dtype = torch.float64) -> Tensor:

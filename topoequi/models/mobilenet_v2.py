@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.ao.nn.quantized import FloatFunctional
 
+from topoequi.models.parameter_matching import match_scale
+
 # (expansion t, channels c, repeats n, stride s) of each stage, Table 2 of the MobileNetV2 paper
 INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
                              (6, 160, 3, 2), (6, 320, 1, 1))
@@ -173,9 +175,4 @@ def matching_plain_mobilenet_v2(model: nn.Module) -> MobileNetV2:
     def count(width: float) -> int:
         return mobilenet_v2_parameters(model.num_classes, width, model.in_channels)
 
-    low, high = 0.01, 8.0
-    for _ in range(40):
-        mid = (low * high) ** 0.5
-        low, high = (mid, high) if count(mid) < target else (low, mid)
-    width = min((low, high), key=lambda w: abs(count(w) - target))
-    return MobileNetV2(model.num_classes, width, model.in_channels)
+    return MobileNetV2(model.num_classes, match_scale(count, target, low=0.01, high=8.0), model.in_channels)

@@ -6,6 +6,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from topoequi.models.parameter_matching import match_scale
 from topoequi.nn.batch_norm import EquivariantBatchNorm
 from topoequi.nn.conv.steerable_image_conv import SteerableImageConv
 from topoequi.nn.fourier_nonlinearity import FourierNonlinearity
@@ -109,12 +110,7 @@ def matching_plain_cnn(model: SteerableImageCNN, **kwargs) -> SteerableImageCNN:
     def build(scale: float) -> SteerableImageCNN:
         return SteerableImageCNN(None, tuple(max(1, round(c * scale)) for c in model.channels), **kwargs)
 
-    low, high = 0.1, 64.0
-    for _ in range(40):
-        mid = math.sqrt(low * high)
-        low, high = (mid, high) if num_parameters(build(mid)) < target else (low, mid)
-    candidates = [build(low), build(high)]
-    return min(candidates, key=lambda m: abs(num_parameters(m) - target))
+    return build(match_scale(lambda scale: num_parameters(build(scale)), target))
 
 
 @torch.no_grad()
