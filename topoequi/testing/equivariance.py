@@ -163,7 +163,6 @@ def equivariance_error(func: Callable, args_in: Sequence | Mapping, reps_in: Seq
     names = keys or [f"input {i}" for i in range(len(values))]
     for value, action, name in zip(values, actions, names):
         _check(value, action, group, name)
-
     if isinstance(func, torch.nn.Module):
         func = copy.deepcopy(func).double()
     values = [_to_double(v) for v in values]
@@ -181,22 +180,24 @@ def equivariance_error(func: Callable, args_in: Sequence | Mapping, reps_in: Seq
         _check(out, action, group, f"output {i}")
 
     gen = torch.Generator().manual_seed(seed)
-    elements = _random_elements(group, n_elements, gen) if elements is None else elements
-    elements = group.check_elements(elements.to(torch.float64))
+    elements = group.check_elements(
+        (_random_elements(group, n_elements, gen) if elements is None else elements).to(torch.float64))
     errors = [0.0] * len(reference)
     for g in elements:
-        shift = torch.randn(group.d, generator=gen, dtype=torch.float64) if translate else torch.zeros(group.d)
-        shift = shift.double()
+        zero = torch.zeros(group.d, dtype=torch.float64)
+        shift = torch.randn(group.d, generator=gen, dtype=torch.float64) if translate else zero
         mats: dict = {}
         moved = call([_act(v, a, g, shift, mats) for v, a in zip(values, actions)])
         for i, (out, new, action) in enumerate(zip(reference, moved, out_actions)):
-            expected = _act(out, action, g, shift, mats)
-            if isinstance(expected, Tensor):
-                err = (new - expected).abs().max().item() if expected.numel() else 0.0
-            else:
-                err = 0.0 if new == expected else float("inf")
-            errors[i] = max(errors[i], err)
+            errors[i] = max(errors[i], _distance(new, _act(out, action, g, shift, mats)))
     return errors
+
+
+def _distance(new: Any, expected: Any) -> float:
+    """Largest absolute difference of two outputs (0 or infinity for outputs that are not tensors)."""
+    if isinstance(expected, Tensor):
+        return (new - expected).abs().max().item() if expected.numel() else 0.0
+    return 0.0 if new == expected else float("inf")
 
 
 def assert_equivariant(func: Callable, args_in: Sequence | Mapping, reps_in: Sequence | Mapping = FROM_MODULE,
