@@ -114,18 +114,22 @@ def training_steps(device: torch.device, data, batch_size: int, repeats: int) ->
                  "DataLoader": partial(lambda: next(iter(host_loader)).to(device, non_blocking=True)),
                  "DeviceLoader": partial(on_device.batch, order)}
         for path, make_batch in paths.items():
-            seconds, peak = timed(partial(adamw_step, model, optimizer, loss_fn, make_batch), device, repeats)
+            seconds, peak = timed(partial(step_on_new_batch, model, optimizer, loss_fn, make_batch), device, repeats)
             rows.append({"part": "b", "model": name, "data": path, "batch": batch_size,
                          "molecules_per_s": batch_size / seconds, "peak_mib": peak})
     return rows
 
 
 def adamw_step(model, optimizer, loss_fn, batch) -> None:
-    """One AdamW step on ``batch`` (or on what ``batch()`` returns, timing its making too)."""
-    batch = batch() if callable(batch) else batch
+    """One AdamW step on ``batch``."""
     optimizer.zero_grad(set_to_none=True)
     loss_fn(model(batch), batch).mean().backward()
     optimizer.step()
+
+
+def step_on_new_batch(model, optimizer, loss_fn, make_batch) -> None:
+    """One AdamW step on the batch ``make_batch()`` builds (the time includes building it)."""
+    adamw_step(model, optimizer, loss_fn, make_batch())
 
 
 def time_to_accuracy(device: torch.device, data, batch_size: int, budget: float) -> list[dict]:
