@@ -40,3 +40,18 @@ def test_bad_flags():
         images.parse_channels("4,x")
     with pytest.raises(ValueError, match="--source is required"):
         images.load_splits(parse("--dataset", "mnist-rot-amat"))
+
+
+def test_mobilenets_for_digits_are_parameter_matched_and_see_padded_digits(one_thread):
+    from torch_geometric.data import Batch, Data
+
+    equivariant = images.build_model("emobilenet", (1,), width=0.5)
+    plain = images.build_model("mobilenet", (1,), width=0.5)
+    n_eq, n_plain = (sum(p.numel() for p in m.parameters()) for m in (equivariant, plain))
+    assert abs(n_plain - n_eq) / n_eq < 0.1
+    digits = Batch.from_data_list([Data(image=torch.randn(1, 1, 28, 28), y=torch.tensor([k])) for k in range(3)])
+    assert equivariant.eval()(digits).shape == (3, 10) and plain.eval()(digits).shape == (3, 10)
+    # the D4 model is invariant on the padded grid: rotating the padded image leaves the logits unchanged
+    padded = torch.nn.functional.pad(digits.image, (2, 3, 2, 3)).double()
+    net = equivariant.model.double()
+    assert torch.allclose(net(torch.rot90(padded, 1, (-2, -1))), net(padded), atol=1e-9)

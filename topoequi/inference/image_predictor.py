@@ -88,7 +88,8 @@ class ImagePredictor(Predictor):
 
         self.group = MODELS.get(self.model_name) or "none (plain CNN)"
         self.report = self.results(model=self.model_name, dataset=self.config["dataset"])
-        return build_model(self.model_name, tuple(self.config["channels"]), self.config.get("max_frequency", 2))
+        return build_model(self.model_name, tuple(self.config["channels"]), self.config.get("max_frequency", 2),
+                           self.config.get("width", 0.5))
 
     def expand(self, inputs) -> list:
         return flatten_inputs(inputs, (Image,), _images, single=_single_image)

@@ -24,7 +24,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 MODELS = {"c4": "C4", "c8": "C8", "c16": "C16", "d1": "D1", "d4": "D4", "d8": "D8", "so2": "SO(2)",
-          "o2": "O(2)", "cnn": None}
+          "o2": "O(2)", "cnn": None, "emobilenet": "D4", "mobilenet": None}
+"""``--model``: the group of the steerable CNN (``cnn``: the plain CNN matched to C8), or the D4-equivariant
+MobileNetV2 (``emobilenet``, width ``--width``) and the plain MobileNetV2 matched to it (``mobilenet``)."""
+MOBILENET_INPUT = 33
+"""MobileNetV2's stride-2 layers keep D4 equivariance on sizes 32m + 1: digits are padded from 28 by (2, 3)."""
 DATASETS = ("mnist-rot", "mnist-rot-o2", "mnist-rot-amat")
 
 
@@ -34,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="c8", help=f"one of {', '.join(MODELS)}")
     parser.add_argument("--channels", default="4,8,8,16", help="fields (plain: scaled channels) per block")
     parser.add_argument("--max-frequency", type=int, default=2, help="band limit of the SO(2) / O(2) fields")
+    parser.add_argument("--width", type=float, default=0.5, help="width multiplier of the MobileNetV2 models")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -56,12 +61,35 @@ def parse_channels(text: str) -> tuple[int, ...]:
     return channels
 
 
-def build_model(name: str, channels: tuple[int, ...], max_frequency: int = 2) -> torch.nn.Module:
+class PaddedDigits(torch.nn.Module):
+    """``model`` on the batch's images padded from 28 to :data:`MOBILENET_INPUT` pixels (2 before, 3 after)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch) -> Tensor:
+        return self.model(F.pad(batch.image, (2, 3, 2, 3)))
+
+
+def build_mobilenet(name: str, width: float) -> torch.nn.Module:
+    """The D4-equivariant MobileNetV2 for digits, or the plain one with its parameter count."""
+    from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
+    from topoequi.models.mobilenet_v2 import matching_plain_mobilenet_v2
+
+    model = EquivariantMobileNetV2("D4", num_classes=10, width_mult=width, in_channels=1,
+                                   input_size=MOBILENET_INPUT)
+    return PaddedDigits(model if name == "emobilenet" else matching_plain_mobilenet_v2(model))
+
+
+def build_model(name: str, channels: tuple[int, ...], max_frequency: int = 2, width: float = 0.5) -> torch.nn.Module:
     """The model called ``name`` (see :data:`MODELS`); ``cnn`` matches the C8 model's parameter count."""
     from topoequi.models.steerable_image_cnn import SteerableImageCNN, matching_plain_cnn
 
     if name not in MODELS:
         raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
+    if name in ("emobilenet", "mobilenet"):
+        return build_mobilenet(name, width)
     if MODELS[name] is None:
         return matching_plain_cnn(SteerableImageCNN("C8", channels))
     return SteerableImageCNN(MODELS[name], channels, max_frequency=max_frequency)
@@ -105,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or os.path.join("runs", f"images-{args.dataset}-{args.model}-s{args.seed}")
     folder = RunFolder(out, resume=args.resume, overwrite=args.overwrite)
     torch.manual_seed(args.seed)
-    model = build_model(args.model, channels, args.max_frequency)
+    model = build_model(args.model, channels, args.max_frequency, args.width)
     data = load_splits(args)
     identity = {"task": "images", "dataset": args.dataset, "model": args.model, "channels": list(channels),
-                "max_frequency": args.max_frequency, "limit": args.limit}
+                "max_frequency": args.max_frequency, "width": args.width, "limit": args.limit}
     trainer = Trainer(model, data["train"], data["valid"], loss_fn, metrics_fn, config, out, identity=identity)
     print(f"{args.model}: {num_parameters(model)} parameters, {len(data['train'])} training digits", flush=True)
     trainer.fit(resume=args.resume, overwrite=args.overwrite)
