@@ -48,3 +48,20 @@ def test_damaged_or_foreign_files_are_refused(tmp_path):
         QM9(str(tmp_path / "cache"), source=str(tmp_path / "missing.npz"))
     with pytest.raises(ValueError, match="or a packed .npz file"):
         QM9(str(tmp_path / "cache"), source="gdb9")
+
+
+def test_one_altered_byte_fails_the_checksum(tmp_path):
+    """Every array is stored with the CRC-32 of its bytes, written with the file and checked as it is read."""
+    import zipfile
+
+    good = tmp_path / "good.npz"
+    np.savez(good, format=np.array(PACKED_FORMAT), **first_molecules(20))  # uncompressed: only the CRC can tell
+    with zipfile.ZipFile(good) as archive:
+        member = archive.getinfo("pos.npy")
+    raw = bytearray(good.read_bytes())
+    raw[member.header_offset + 30 + len(member.filename) + member.file_size // 2] ^= 0x01  # a bit of pos
+    altered = tmp_path / "altered.npz"
+    altered.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="altered.npz' is truncated or corrupt .*Bad CRC-32 for file 'pos.npy'"):
+        load_packed(altered)
+    assert load_packed(good)["pos"].shape == (int(first_molecules(20)["num_atoms"].sum()), 3)

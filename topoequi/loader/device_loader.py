@@ -14,6 +14,8 @@ are read from CPU copies of the counts, so a batch never waits for the device.
 """
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -113,3 +115,33 @@ class DeviceLoader:
         order = torch.as_tensor(order, dtype=torch.long)
         for start in range(0, len(order), batch_size):
             yield self.batch(order[start:start + batch_size])
+
+
+def device_loader_or_none(dataset, device: str | torch.device, free_bytes: float | None = None,
+                          fraction: float = 0.25) -> DeviceLoader | None:
+    """A :class:`DeviceLoader` of ``dataset`` on ``device`` when its tensors take at most ``fraction`` of the
+    free device memory, else ``None`` with a warning (the caller then builds batches with PyG's ``DataLoader``).
+
+    ``free_bytes`` is the free memory of ``device`` (default: ``torch.cuda.mem_get_info`` on CUDA, unbounded
+    elsewhere). Running out of memory while the tensors are copied also falls back, never crashes. A dataset
+    that is not an ``InMemoryDataset`` (or a ``Subset`` of one) raises ``TypeError``, as :class:`DeviceLoader`.
+    """
+    device = torch.device(device)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"device_loader_or_none: fraction must be in (0, 1], got {fraction!r}")
+    size = DeviceLoader.nbytes(dataset)
+    if free_bytes is None:
+        free_bytes = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else math.inf
+    if size > fraction * free_bytes:
+        warnings.warn(f"DeviceLoader: the dataset takes {size / 2**30:.2f} GiB, more than {fraction:.0%} of the "
+                      f"{free_bytes / 2**30:.2f} GiB free on {device}; batches are built by the DataLoader instead",
+                      stacklevel=2)
+        return None
+    try:
+        return DeviceLoader(dataset, device)
+    except torch.OutOfMemoryError:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        warnings.warn(f"DeviceLoader: out of memory while copying the dataset ({size / 2**30:.2f} GiB) to {device}; "
+                      "batches are built by the DataLoader instead", stacklevel=2)
+        return None
