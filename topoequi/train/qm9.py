@@ -3,6 +3,7 @@
     topoequi train qm9 --target homo [--model implicit|steerable|schnet|dimenet++] [--epochs 10]
                        [--subset N] [--batch-size 32] [--lr 5e-4] [--out DIR] [--resume]
                        [--device auto|cpu|cuda:N] [--precision float32|tf32|bf16-mixed] [--devices N]
+                       [--data-path auto|loader|device] [--cuda-graph]
 
 Data: :class:`topoequi.datasets.QM9` (the full QM9 from qm9pack when the
 ``qm9`` extra is installed, else the 5,000-molecule sample in ``datasets/``).
@@ -130,6 +131,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model hyper-parameter, e.g. --hp num_layers=3 (repeatable); the keys of "
                              "each model are listed by an unknown one")
     parser.add_argument("--out", default=None, help="run folder (default: runs/qm9-TARGET-MODEL)")
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="capture the training step as a CUDA graph on batches padded to a fixed budget "
+                             "(implicit and steerable models, one CUDA device; topoequi.train.cuda_graph)")
     add_engine_arguments(parser, processes=True, data_path=True)
 
 
@@ -203,6 +207,11 @@ def check_args(args: argparse.Namespace):
     if args.subset is not None and args.subset < 1:
         raise ValueError(f"--subset must be at least 1, got {args.subset}")
     build_model(args.model, parse_hparams(args.hp), None)  # unknown hyper-parameters fail here
+    if getattr(args, "cuda_graph", False):
+        from topoequi.train.cuda_graph import check_cuda_graph_args
+        from topoequi.train.device import resolve_device
+
+        check_cuda_graph_args(resolve_device(args.device), args.model, args.devices, args.precision)
     args.out = args.out or os.path.join("runs", f"qm9-{args.target}-{args.model}")
     return engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, seed=args.seed)
@@ -235,9 +244,13 @@ def train(args: argparse.Namespace, callbacks: tuple = ()) -> dict:
     seed_everything(args.seed)
     model = build_model(args.model, parse_hparams(args.hp), stats)
     loss_fn, metrics_fn = objectives(stats)
-    trainer = Trainer(model, Subset(dataset, split["train"].tolist()),
-                      Subset(dataset, split["valid"].tolist()), loss_fn, metrics_fn, config,
-                      args.out, identity=run_identity, callbacks=list(callbacks))
+    if getattr(args, "cuda_graph", False):
+        from topoequi.train.cuda_graph import GraphedTrainer as trainer_class
+    else:
+        trainer_class = Trainer
+    trainer = trainer_class(model, Subset(dataset, split["train"].tolist()),
+                            Subset(dataset, split["valid"].tolist()), loss_fn, metrics_fn, config,
+                            args.out, identity=run_identity, callbacks=list(callbacks))
     history = trainer.fit(resume=args.resume, overwrite=args.overwrite)
     best = load_checkpoint(os.path.join(args.out, "best.pt"), expected_config=trainer.identity)
     model.load_state_dict(best["model"])
