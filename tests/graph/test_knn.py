@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topoequi.graph import accelerated, candidates, knn, knn_graph
+from topoequi.graph import accelerated, knn, knn_graph
 from topoequi.typing import WITH_PYG_LIB, WITH_TORCH_CLUSTER
 
 radius_module = importlib.import_module("topoequi.graph.radius")
@@ -37,22 +37,10 @@ def reference_graph(x, k, batch, loop, flow, cosine=False):
     return edges.flip(0) if flow == "source_to_target" else edges
 
 
-def sorted_batch(sizes):
-    return torch.cat([torch.full((n,), b, dtype=torch.long) for b, n in enumerate(sizes)])
-
-
-@pytest.fixture(params=["all_pairs", "grid"])
-def method(request, monkeypatch):
-    monkeypatch.setattr(radius_module, "BRUTE_FORCE_PAIRS", 1 << 40 if request.param == "all_pairs" else 0)
-    monkeypatch.setattr(knn_module, "BRUTE_FORCE_PAIRS", 1 << 40 if request.param == "all_pairs" else 0)
-    monkeypatch.setattr(candidates, "CHUNK_PAIRS", 4096)
-    return request.param
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("loop, flow", [(False, "source_to_target"), (True, "target_to_source")])
 @pytest.mark.parametrize("k", [1, 6, 40])
-def test_knn_graph_matches_brute_force(method, dtype, loop, flow, k):
+def test_knn_graph_matches_brute_force(method, dtype, loop, flow, k, sorted_batch):
     gen = torch.Generator().manual_seed(k)
     batch = sorted_batch([60, 0, 1, 90, 25])  # an empty example, a one-node one, one smaller than k
     x = torch.rand(batch.numel(), 3, generator=gen, dtype=dtype)
@@ -67,7 +55,7 @@ def test_knn_graph_matches_brute_force(method, dtype, loop, flow, k):
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 6])
-def test_knn_bipartite_matches_brute_force(method, dim):
+def test_knn_bipartite_matches_brute_force(method, dim, sorted_batch):
     gen = torch.Generator().manual_seed(dim)
     batch_x, batch_y = sorted_batch([40, 70, 0]), sorted_batch([30, 0, 20])
     x = torch.randn(batch_x.numel(), dim, generator=gen, dtype=torch.float64)
@@ -77,7 +65,7 @@ def test_knn_bipartite_matches_brute_force(method, dim):
     assert out.size(1) == 5 * 30  # the second example of y has no points in x
 
 
-def test_cosine_matches_brute_force():
+def test_cosine_matches_brute_force(sorted_batch):
     gen = torch.Generator().manual_seed(7)
     batch = sorted_batch([30, 45])
     x = torch.randn(75, 4, generator=gen)
@@ -143,13 +131,10 @@ def test_property_lattice_points_with_ties(points, k, loop, split):
     x = torch.tensor(points, dtype=torch.float32) * 0.3
     batch = (torch.arange(x.size(0)) >= split).long()
     expected = reference_graph(x, k, batch, loop, "source_to_target")
-    saved = knn_module.BRUTE_FORCE_PAIRS
-    try:
-        for limit in (0, 1 << 40):
-            knn_module.BRUTE_FORCE_PAIRS = limit
+    for limit in (0, 1 << 40):
+        with pytest.MonkeyPatch.context() as mp:   # hypothesis reruns the body: no function-scoped fixture
+            mp.setattr(knn_module, "BRUTE_FORCE_PAIRS", limit)
             assert torch.equal(knn_graph(x, k, batch, loop=loop), expected)
-    finally:
-        knn_module.BRUTE_FORCE_PAIRS = saved
 
 
 @pytest.mark.parametrize("call, error, match", [
@@ -176,14 +161,14 @@ def test_bad_input_is_named(call, error, match):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu(method):
+def test_cuda_matches_cpu(method, sorted_batch):
     x = torch.rand(500, 3, generator=torch.Generator().manual_seed(3))
     batch = sorted_batch([200, 300])
     expected = knn_graph(x, 7, batch)
     assert torch.equal(knn_graph(x.cuda(), 7, batch.cuda()).cpu(), expected)
 
 
-def test_compiled_backend_results_are_canonicalised(monkeypatch):
+def test_compiled_backend_results_are_canonicalised(monkeypatch, sorted_batch):
     """A backend with its own tie order gives identical output, or is overruled on ties."""
     gen = torch.Generator().manual_seed(9)
     calls = []
@@ -206,17 +191,13 @@ def test_compiled_backend_results_are_canonicalised(monkeypatch):
 
 
 @pytest.mark.skipif(not (WITH_PYG_LIB or WITH_TORCH_CLUSTER), reason="needs pyg-lib or torch-cluster")
-def test_matches_pyg_knn_graph():
+def test_matches_pyg_knn_graph(sorted_batch, monkeypatch):
     from torch_geometric.nn import knn_graph as pyg_knn_graph
 
-    accelerated_state = accelerated.ENABLED
-    accelerated.ENABLED = False
-    try:
-        x = torch.rand(400, 3, generator=torch.Generator().manual_seed(5))  # no ties
-        batch = sorted_batch([150, 250])
-        ours = knn_graph(x, 6, batch)
-        theirs = pyg_knn_graph(x, 6, batch)
-        key = lambda e: sorted(zip(e[0].tolist(), e[1].tolist()))
-        assert key(ours) == key(theirs)
-    finally:
-        accelerated.ENABLED = accelerated_state
+    monkeypatch.setattr(accelerated, "ENABLED", False)
+    x = torch.rand(400, 3, generator=torch.Generator().manual_seed(5))  # no ties
+    batch = sorted_batch([150, 250])
+    ours = knn_graph(x, 6, batch)
+    theirs = pyg_knn_graph(x, 6, batch)
+    key = lambda e: sorted(zip(e[0].tolist(), e[1].tolist()))
+    assert key(ours) == key(theirs)

@@ -31,22 +31,10 @@ def reference_graph(x, r, batch, loop, cap, flow):
     return edges.flip(0) if flow == "source_to_target" else edges
 
 
-@pytest.fixture(params=["all_pairs", "grid"])
-def method(request, monkeypatch):
-    """Force the exhaustive or the cell-grid candidate generator, with tiny chunks."""
-    monkeypatch.setattr(radius_module, "BRUTE_FORCE_PAIRS", 1 << 40 if request.param == "all_pairs" else 0)
-    monkeypatch.setattr(candidates, "CHUNK_PAIRS", 4096)  # several chunks per call
-    return request.param
-
-
-def sorted_batch(sizes):
-    return torch.cat([torch.full((n,), b, dtype=torch.long) for b, n in enumerate(sizes)])
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("loop, flow", [(False, "source_to_target"), (True, "target_to_source")])
 @pytest.mark.parametrize("cap", [None, 3, 32])
-def test_radius_graph_matches_brute_force(method, dtype, loop, flow, cap):
+def test_radius_graph_matches_brute_force(method, dtype, loop, flow, cap, sorted_batch):
     gen = torch.Generator().manual_seed(0)
     batch = sorted_batch([60, 0, 1, 90, 25])  # includes an empty and a one-node example
     x = torch.rand(batch.numel(), 3, generator=gen, dtype=dtype)
@@ -59,7 +47,7 @@ def test_radius_graph_matches_brute_force(method, dtype, loop, flow, cap):
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 5])
-def test_radius_bipartite_matches_brute_force(method, dim):
+def test_radius_bipartite_matches_brute_force(method, dim, sorted_batch):
     gen = torch.Generator().manual_seed(dim)
     batch_x, batch_y = sorted_batch([40, 70, 0]), sorted_batch([30, 0, 20])
     x = torch.randn(batch_x.numel(), dim, generator=gen, dtype=torch.float64)
@@ -140,13 +128,10 @@ def test_property_lattice_points_with_ties(points, scale, r, cap, split):
     x = torch.tensor(points, dtype=torch.float32) * scale
     batch = (torch.arange(x.size(0)) >= split).long()
     expected = reference_graph(x, r, batch, False, cap, "source_to_target")
-    saved = radius_module.BRUTE_FORCE_PAIRS
-    try:
-        for limit in (0, 1 << 40):
-            radius_module.BRUTE_FORCE_PAIRS = limit
+    for limit in (0, 1 << 40):
+        with pytest.MonkeyPatch.context() as mp:   # hypothesis reruns the body: no function-scoped fixture
+            mp.setattr(radius_module, "BRUTE_FORCE_PAIRS", limit)
             assert torch.equal(radius_graph(x, r, batch, max_num_neighbors=cap), expected)
-    finally:
-        radius_module.BRUTE_FORCE_PAIRS = saved
 
 
 def test_chunks_bound_the_work(monkeypatch):
@@ -212,7 +197,7 @@ def test_batch_on_another_device_is_rejected():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu(method):
+def test_cuda_matches_cpu(method, sorted_batch):
     x = torch.rand(500, 3, generator=torch.Generator().manual_seed(3))
     batch = sorted_batch([200, 300])
     expected = radius_graph(x, 0.2, batch, max_num_neighbors=5)
@@ -220,7 +205,7 @@ def test_cuda_matches_cpu(method):
                        expected)
 
 
-def test_compiled_backend_results_are_canonicalised(monkeypatch):
+def test_compiled_backend_results_are_canonicalised(monkeypatch, sorted_batch):
     """A backend returning neighbours in arbitrary order (as a kd-tree does) gives identical output."""
     gen = torch.Generator().manual_seed(4)
     x = torch.rand(150, 3, generator=gen)
@@ -246,17 +231,13 @@ def test_compiled_backend_results_are_canonicalised(monkeypatch):
 
 
 @pytest.mark.skipif(not (WITH_PYG_LIB or WITH_TORCH_CLUSTER), reason="needs pyg-lib or torch-cluster")
-def test_matches_pyg_radius_graph():
+def test_matches_pyg_radius_graph(sorted_batch, monkeypatch):
     from torch_geometric.nn import radius_graph as pyg_radius_graph
 
-    accelerated_state = accelerated.ENABLED
-    accelerated.ENABLED = False
-    try:
-        x = torch.rand(400, 3, generator=torch.Generator().manual_seed(5))
-        batch = sorted_batch([150, 250])
-        ours = radius_graph(x, 0.25, batch, max_num_neighbors=400)
-        theirs = pyg_radius_graph(x, 0.25, batch, max_num_neighbors=400)
-        key = lambda e: sorted(zip(e[0].tolist(), e[1].tolist()))
-        assert key(ours) == key(theirs)
-    finally:
-        accelerated.ENABLED = accelerated_state
+    monkeypatch.setattr(accelerated, "ENABLED", False)
+    x = torch.rand(400, 3, generator=torch.Generator().manual_seed(5))
+    batch = sorted_batch([150, 250])
+    ours = radius_graph(x, 0.25, batch, max_num_neighbors=400)
+    theirs = pyg_radius_graph(x, 0.25, batch, max_num_neighbors=400)
+    key = lambda e: sorted(zip(e[0].tolist(), e[1].tolist()))
+    assert key(ours) == key(theirs)
