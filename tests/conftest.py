@@ -26,3 +26,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _signed_permutation(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    signs = torch.randint(0, 2, (n,), generator=g).double() * 2 - 1
+    m = torch.zeros(n, n, dtype=torch.float64)
+    m[perm, torch.arange(n)] = signs
+    return m, perm, signs
+
+
+@pytest.fixture(scope="session")
+def signed_permutation():
+    """``signed_permutation(n, seed)``: a seeded float64 signed permutation matrix ``M`` with
+    ``B M = [s_0 b_{pi(0)}, ...]`` for a basis ``B`` of columns, and the pair ``(pi, s)``."""
+    return _signed_permutation

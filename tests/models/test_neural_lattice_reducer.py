@@ -17,15 +17,6 @@ from topoequi.nn.conv import GramEdgeConv
 from topoequi.transforms.lattice_graph import complete_graph_edge_index
 
 
-def signed_permutation(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(n, generator=g)
-    signs = torch.randint(0, 2, (n,), generator=g).double() * 2 - 1
-    m = torch.zeros(n, n, dtype=torch.float64)
-    m[perm, torch.arange(n)] = signs
-    return m
-
-
 def trained_like_model(seed=0, **kwargs):
     """A model whose head is not at its (zero) initialisation, so the network really acts."""
     torch.manual_seed(seed)
@@ -56,7 +47,7 @@ def test_gram_edge_conv_is_permutation_equivariant():
 
 
 @pytest.mark.parametrize("n", [4, 8])
-def test_model_equivariance_and_invariance(n):
+def test_model_equivariance_and_invariance(n, signed_permutation):
     model = trained_like_model(steps=3)
     b = torch.tensor(scrambled_bases(gaussian_bases(6, n, seed=n), seed=1)[0])
     gram = b.mT @ b
@@ -68,7 +59,7 @@ def test_model_equivariance_and_invariance(n):
         assert torch.equal(out["unimodular"], u)
         assert (out["log_defect"] - base["log_defect"]).abs().max() < 1e-8
     for seed in range(3):  # signed permutations: U -> M^T U M, exactly
-        m = signed_permutation(n, seed)
+        m, _, _ = signed_permutation(n, seed)
         out = model(m.T @ gram @ m)
         assert torch.equal(out["unimodular"], m.T @ u @ m)
         assert (out["log_defect"] - base["log_defect"]).abs().max() < 1e-8

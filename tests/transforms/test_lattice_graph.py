@@ -13,16 +13,6 @@ from topoequi.transforms.lattice_graph import (
 )
 
 
-def signed_permutation(n, seed):
-    """``M`` with ``B M = [s_0 b_{pi(0)}, ...]`` and the pair ``(pi, s)``."""
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(n, generator=g)
-    signs = torch.randint(0, 2, (n,), generator=g).double() * 2 - 1
-    m = torch.zeros(n, n, dtype=torch.float64)
-    m[perm, torch.arange(n)] = signs
-    return m, perm, signs
-
-
 def random_basis(n, seed):
     b, _ = scrambled_bases(np.random.default_rng(seed).standard_normal((1, n, n)), seed=seed)
     return torch.tensor(b[0])
@@ -60,7 +50,7 @@ def test_projection_coefficients_agree_with_least_squares():
 
 
 @pytest.mark.parametrize("n", [3, 8])
-def test_transform_is_invariant_to_isometry_scale_and_equivariant_to_signed_permutations(n):
+def test_transform_is_invariant_to_isometry_scale_and_equivariant_to_signed_permutations(n, signed_permutation):
     b = random_basis(n, n)
     base = LatticeGraph(torch.float64)(Data(basis=b))
     assert base.x.shape == (n, 3) and base.edge_attr.shape == (n * (n - 1), 9)
