@@ -1,15 +1,10 @@
+"""RadiusGraph: a hand-computed example, batches kept apart, named errors."""
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from topoequi.graph import knn_graph, radius_graph
-from topoequi.transforms import KNNGraph, RadiusGraph
-
-
-def molecule(n, seed):
-    gen = torch.Generator().manual_seed(seed)
-    return Data(pos=torch.randn(n, 3, generator=gen) * 1.5, z=torch.arange(n),
-                edge_index=torch.tensor([[0], [1]]), edge_attr=torch.ones(1, 4))
+from topoequi.graph import radius_graph
+from topoequi.transforms import RadiusGraph
 
 
 def test_radius_graph_on_a_hand_computed_example():
@@ -25,7 +20,7 @@ def test_radius_graph_on_a_hand_computed_example():
     assert looped.edge_index.tolist() == [[0, 1, 0, 1, 2, 3], [0, 0, 1, 1, 2, 3]]
 
 
-def test_radius_graph_keeps_molecules_of_a_batch_apart():
+def test_radius_graph_keeps_molecules_of_a_batch_apart(molecule):
     batch = Batch.from_data_list([molecule(18, seed) for seed in range(6)])
     out = RadiusGraph(5.0)(batch.clone())
     assert torch.equal(out.edge_index, radius_graph(batch.pos, 5.0, batch.batch))
@@ -38,23 +33,10 @@ def test_radius_graph_keeps_molecules_of_a_batch_apart():
     assert torch.equal(out.z, batch.z)
 
 
-def test_knn_graph_transform():
-    data = Data(pos=torch.tensor([[0.0], [1.0], [-1.0], [3.0]]))
-    out = KNNGraph(k=1)(data.clone())
-    # Nearest: 0->1 (tie with 2, smaller index), 1->0, 2->0, 3->1.
-    assert out.edge_index.tolist() == [[1, 0, 0, 1], [0, 1, 2, 3]]
-    undirected = KNNGraph(k=1, force_undirected=True)(data.clone())
-    assert undirected.edge_index.tolist() == [[0, 0, 1, 1, 2, 3], [1, 2, 0, 3, 0, 1]]
-    batch = Batch.from_data_list([molecule(10, 1), molecule(7, 2)])
-    assert torch.equal(KNNGraph(k=3)(batch.clone()).edge_index, knn_graph(batch.pos, 3, batch.batch))
-
-
 @pytest.mark.parametrize("make, match", [
     (lambda: RadiusGraph(-1.0), "RadiusGraph: 'r' must be finite and >= 0"),
     (lambda: RadiusGraph(1.0, max_num_neighbors=0), "RadiusGraph: 'max_num_neighbors'"),
     (lambda: RadiusGraph(1.0, flow="both"), "RadiusGraph: 'flow'"),
-    (lambda: KNNGraph(k=0), "KNNGraph: 'k' must be >= 1"),
-    (lambda: KNNGraph(k=2, flow="x"), "KNNGraph: 'flow'"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -64,7 +46,4 @@ def test_bad_arguments_are_named(make, match):
 def test_missing_positions_are_reported():
     with pytest.raises(ValueError, match="RadiusGraph: data has no 'pos'"):
         RadiusGraph(1.0)(Data(x=torch.ones(3, 1)))
-    with pytest.raises(ValueError, match="KNNGraph: data has no 'pos'"):
-        KNNGraph(2)(Data(x=torch.ones(3, 1)))
     assert repr(RadiusGraph(2.5)) == "RadiusGraph(r=2.5, max_num_neighbors=32)"
-    assert repr(KNNGraph(4)) == "KNNGraph(k=4)"
