@@ -10,7 +10,11 @@ Three parts, all on ``--device`` (``auto``: the first GPU, else the CPU), float3
 (b) one AdamW training step of the QM9 models (``topoequi train qm9``'s defaults: implicit,
     steerable, schnet, dimenet++) at batch 128: molecules/s with the batch already on the device,
     and with the data path, PyG's ``DataLoader`` (collation on the CPU + copy) or
-    :class:`topoequi.loader.DeviceLoader` (dataset on the device, batches gathered there);
+    :class:`topoequi.loader.DeviceLoader` (dataset on the device, batches gathered there); for implicit
+    and steerable also the step on batches padded to a fixed budget (``DeviceLoader, padded``: radius
+    graph, padding and step, eager) and, on CUDA, that step captured as a CUDA graph and replayed
+    (``DeviceLoader, CUDA graph``: :class:`topoequi.train.cuda_graph.GraphedStep`, timed after its
+    warm-up and capture; ``capture_failed`` says why when it could not be captured);
 (c) time-to-accuracy on QM9 HOMO (the full set when the ``qm9`` extra is installed, else the
     embedded sample): each model trains for the same wall-clock ``--budget`` (AdamW, learning rate
     5e-4 on a cosine over the budget, batch 128 through the DeviceLoader), then its validation and
@@ -117,6 +121,32 @@ def training_steps(device: torch.device, data, batch_size: int, repeats: int) ->
             seconds, peak = timed(partial(step_on_new_batch, model, optimizer, loss_fn, make_batch), device, repeats)
             rows.append({"part": "b", "model": name, "data": path, "batch": batch_size,
                          "molecules_per_s": batch_size / seconds, "peak_mib": peak})
+        if name in ("implicit", "steerable"):
+            make_batch = partial(on_device.batch, order)
+            rows += padded_steps(name, model, optimizer, loss_fn, make_batch, train, device, repeats)
+    return rows
+
+
+def padded_steps(name: str, model, optimizer, loss_fn, make_batch, train, device: torch.device,
+                 repeats: int) -> list[dict]:
+    """Part (b), padded rows: the step on batches padded to a budget for the training set, eager and (on
+    CUDA) captured as a CUDA graph."""
+    from topoequi.loader.static_shapes import choose_budget
+    from topoequi.train.cuda_graph import GraphedStep
+    from topoequi.train.static_step import molecule_sizes
+
+    sizes = molecule_sizes(train, model.cutoff, model.max_num_neighbors)
+    batch_size = make_batch().num_graphs
+    budget = choose_budget(*sizes, batch_size=batch_size, max_degree=model.max_num_neighbors)
+    rows = []
+    for path, capture in (("DeviceLoader, padded", False), ("DeviceLoader, CUDA graph", True)):
+        if capture and device.type != "cuda":
+            continue
+        step = GraphedStep(model, optimizer, loss_fn, budget, capture=capture)
+        seconds, peak = timed(lambda step=step: step(make_batch()), device, repeats, warmup=5)
+        rows.append({"part": "b", "model": name, "data": path, "batch": batch_size,
+                     "molecules_per_s": batch_size / seconds, "peak_mib": peak, "budget_atoms": budget.atoms,
+                     "budget_edges": budget.edges, "replays": step.replays, "capture_failed": step.failed})
     return rows
 
 

@@ -35,7 +35,9 @@ def test_every_part_runs_on_the_cpu(tmp_path):
     assert bench().main(["--small", "--repeats", "1", "--budget", "1", "--device", "cpu", "--out", str(tmp_path)]) == 0
     got = rows(tmp_path)
     steps = [r for r in got if r["part"] == "b"]
-    assert len(steps) == 12 and all(r["molecules_per_s"] > 0 for r in steps)
+    assert len(steps) == 14 and all(r["molecules_per_s"] > 0 for r in steps)
+    padded = [(r["model"], r["data"]) for r in steps if "budget_atoms" in r]  # no CUDA graph on the CPU
+    assert padded == [("implicit", "DeviceLoader, padded"), ("steerable", "DeviceLoader, padded")]
     final = [r for r in got if r["part"] == "c"]
     assert [r["model"] for r in final] == ["implicit", "schnet", "dimenet++"]
     assert all(r["steps"] >= 1 and math.isfinite(r["test_mae_meV"]) for r in final)
