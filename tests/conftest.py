@@ -42,3 +42,19 @@ def signed_permutation():
     """``signed_permutation(n, seed)``: a seeded float64 signed permutation matrix ``M`` with
     ``B M = [s_0 b_{pi(0)}, ...]`` for a basis ``B`` of columns, and the pair ``(pi, s)``."""
     return _signed_permutation
+
+
+def _random_basis(n: int, seed: int) -> torch.Tensor:
+    import numpy as np
+
+    from topoequi.lattice import scrambled_bases
+
+    b, _ = scrambled_bases(np.random.default_rng(seed).standard_normal((1, n, n)), seed=seed)
+    return torch.tensor(b[0])
+
+
+@pytest.fixture(scope="session")
+def random_basis():
+    """``random_basis(n, seed)``: a seeded Gaussian lattice basis ``[n, n]`` (float64 columns) scrambled by a
+    random unimodular matrix, so that it is far from reduced."""
+    return _random_basis

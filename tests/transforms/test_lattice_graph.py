@@ -3,19 +3,11 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from topoequi.lattice import scrambled_bases
-from topoequi.lattice.moves import norm_order_mask, projection_coefficients
 from topoequi.transforms import LatticeGraph
 from topoequi.transforms.lattice_graph import (
     complete_graph_edge_index,
-    gram_of,
     lattice_graph_features,
 )
-
-
-def random_basis(n, seed):
-    b, _ = scrambled_bases(np.random.default_rng(seed).standard_normal((1, n, n)), seed=seed)
-    return torch.tensor(b[0])
 
 
 def test_complete_graph_edge_index_matches_dense_order():
@@ -37,20 +29,9 @@ def test_features_are_exact_for_a_known_basis():
     np.testing.assert_allclose(edge[6], 1 / 5, rtol=1e-14)
 
 
-def test_projection_coefficients_agree_with_least_squares():
-    b = random_basis(7, 1)
-    gram = gram_of(b)
-    mask = norm_order_mask(gram)
-    p = projection_coefficients(gram, mask)
-    for j in range(7):
-        s = torch.nonzero(mask[:, j]).flatten()
-        if len(s):
-            x = torch.linalg.lstsq(b[:, s], b[:, j]).solution
-            np.testing.assert_allclose(p[s, j], x, rtol=1e-9, atol=1e-9)
-
-
 @pytest.mark.parametrize("n", [3, 8])
-def test_transform_is_invariant_to_isometry_scale_and_equivariant_to_signed_permutations(n, signed_permutation):
+def test_transform_is_invariant_to_isometry_scale_and_equivariant_to_signed_permutations(n, signed_permutation,
+                                                                                          random_basis):
     b = random_basis(n, n)
     base = LatticeGraph(torch.float64)(Data(basis=b))
     assert base.x.shape == (n, 3) and base.edge_attr.shape == (n * (n - 1), 9)
@@ -70,7 +51,7 @@ def test_transform_is_invariant_to_isometry_scale_and_equivariant_to_signed_perm
         assert (moved - dense[perm][:, perm]).abs().max() < 1e-9
 
 
-def test_batches_stack_gram_matrices():
+def test_batches_stack_gram_matrices(random_basis):
     t = LatticeGraph()
     batch = Batch.from_data_list([t(Data(basis=random_basis(4, s))) for s in range(3)])
     assert batch.gram.shape == (3, 4, 4) and batch.edge_index.shape == (2, 36)
