@@ -1,18 +1,10 @@
+"""DimeNet++: triplets against brute force, PyG's forward, invariance to isometries and relabelling."""
 import pytest
 import torch
-from torch_geometric.nn.models import SchNet as PyGSchNet
 from torch_geometric.nn.models import dimenet as pyg_dimenet
 
 from topoequi.graph import radius_graph
-from topoequi.models import DimeNetPlusPlus, SchNet, triplets
-
-
-def molecules(seed=0, sizes=(9, 14)):
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randint(1, 10, (sum(sizes),), generator=g)
-    pos = torch.randn(sum(sizes), 3, generator=g, dtype=torch.float64) * 1.4
-    batch = torch.cat([torch.full((n,), i) for i, n in enumerate(sizes)])
-    return z, pos, batch
+from topoequi.models import DimeNetPlusPlus, triplets
 
 
 def brute_force_triplets(edge_index):
@@ -37,8 +29,8 @@ def test_triplets_on_complete_graphs():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_triplets_match_brute_force_enumeration(seed):
-    z, pos, batch = molecules(seed)
+def test_triplets_match_brute_force_enumeration(seed, random_molecules):
+    z, pos, batch = random_molecules(seed)
     edge_index = radius_graph(pos, 2.5, batch)
     i, j, idx_i, idx_j, idx_k, idx_kj, idx_ji = triplets(edge_index, z.numel())
     assert torch.equal(i, edge_index[1]) and torch.equal(j, edge_index[0])
@@ -50,12 +42,6 @@ def test_triplets_match_brute_force_enumeration(seed):
         triplets(edge_index.t(), z.numel())
 
 
-def rotation(seed):
-    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(seed),
-                                       dtype=torch.float64))
-    return q * torch.sign(torch.det(q))
-
-
 def dimenet(**kw):
     torch.manual_seed(0)
     return DimeNetPlusPlus(hidden_channels=16, out_channels=1, num_blocks=2, int_emb_size=8,
@@ -63,8 +49,8 @@ def dimenet(**kw):
                            output_initializer="glorot_orthogonal", **kw).double()
 
 
-def test_dimenet_matches_pygs_forward_and_is_invariant(monkeypatch):
-    z, pos, batch = molecules()
+def test_dimenet_matches_pygs_forward_and_is_invariant(monkeypatch, random_molecules, rotation):
+    z, pos, batch = random_molecules()
     model = dimenet()
     ours = model(z, pos, batch)
     assert ours.shape == (2, 1) and bool(ours.abs().min() > 1e-6)
@@ -77,27 +63,3 @@ def test_dimenet_matches_pygs_forward_and_is_invariant(monkeypatch):
     assert (model(z, moved, batch) - ours).abs().max() < 1e-10
     perm = torch.cat([torch.randperm(9), 9 + torch.randperm(14)])
     assert (model(z[perm], pos[perm], batch) - ours).abs().max() < 1e-10
-
-
-def test_schnet_matches_pyg_with_exact_neighbours():
-    z, pos, batch = molecules()
-
-    def all_pairs_within(pos, batch, cutoff=3.0):
-        dist = torch.cdist(pos, pos)
-        mask = (dist < cutoff) & (batch[:, None] == batch[None, :])
-        mask.fill_diagonal_(False)
-        edge_index = mask.nonzero().t().flip(0)
-        return edge_index, dist[edge_index[0], edge_index[1]]
-
-    torch.manual_seed(0)
-    ours = SchNet(hidden_channels=16, num_filters=16, num_interactions=2, num_gaussians=10,
-                  cutoff=3.0).double()
-    reference = PyGSchNet(hidden_channels=16, num_filters=16, num_interactions=2,
-                          num_gaussians=10, cutoff=3.0, interaction_graph=all_pairs_within).double()
-    reference.load_state_dict(ours.state_dict())
-    out = ours(z, pos, batch)
-    assert (out - reference(z, pos, batch)).abs().max() < 1e-12
-    moved = pos @ rotation(2).T + 3.0
-    assert (ours(z, moved, batch) - out).abs().max() < 1e-10
-    with pytest.raises(TypeError, match="SchNet: the interaction graph is topoequi's"):
-        SchNet(interaction_graph=all_pairs_within)
