@@ -1,4 +1,5 @@
-"""Rotations: Euler round trips, 6D Gram-Schmidt equivariance, geodesic distances, alignment up to handedness."""
+"""Rotations: Euler round trips, 6D Gram-Schmidt equivariance, geodesic distances, alignment up to handedness,
+the concentration of viewing directions."""
 import math
 
 import pytest
@@ -12,6 +13,7 @@ from topoequi.cryoem.rotations import (
     gram_schmidt,
     matrix_to_euler,
     random_rotations,
+    view_concentration,
 )
 
 GEN = torch.Generator().manual_seed(0)
@@ -72,3 +74,20 @@ def test_alignment_recovers_rotation_and_mirror():
     assert unrelated.median > 60  # no global map explains independent poses
     with pytest.raises(ValueError, match="align_rotations: predicted and true must both be"):
         align_rotations(true[:10], true)
+
+
+def test_view_concentration_values():
+    r = random_rotations(4000, GEN)
+    assert abs(view_concentration(r) - 1 / 3) < 0.03  # uniform: E[v v^T] = I / 3
+    # in-plane turns of one pose, and their mirrors: one viewing axis
+    turns = axis_rotation(torch.rand(50, generator=GEN, dtype=torch.float64) * 6.3, 2)
+    flips = torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))
+    single = torch.cat([turns @ r[0], flips @ turns @ r[0]])
+    assert view_concentration(single) == pytest.approx(1.0, abs=1e-12)
+    # viewing directions spread over one great circle: 1/2
+    circle = euler_to_matrix(torch.zeros(360), torch.full((360,), 90.0), torch.arange(360.0)).mT
+    assert view_concentration(circle) == pytest.approx(0.5, abs=1e-9)
+    # unchanged by a global alignment R -> R A
+    assert view_concentration(r[:500] @ r[7]) == pytest.approx(view_concentration(r[:500]), abs=1e-12)
+    with pytest.raises(ValueError, match="view_concentration: rotations must be"):
+        view_concentration(torch.eye(3))

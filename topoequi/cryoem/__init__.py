@@ -14,6 +14,7 @@ from topoequi.cryoem.rotations import (
     gram_schmidt,
     matrix_to_euler,
     random_rotations,
+    view_concentration,
 )
 from topoequi.cryoem.simulate import ParticleStack, simulate_stack
 
@@ -38,5 +39,6 @@ __all__ = [
     "random_rotations",
     "render",
     "simulate_stack",
+    "view_concentration",
     "volume_spectrum",
 ]

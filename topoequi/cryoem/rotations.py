@@ -82,6 +82,17 @@ def geodesic_distance(a: Tensor, b: Tensor) -> Tensor:
     return torch.rad2deg(torch.acos(((trace - 1) / 2).clamp(-1.0, 1.0)))
 
 
+
+def view_concentration(rotations: Tensor) -> float:
+    r"""How much the viewing directions :math:`v = R^\top e_z` of poses ``[n, 3, 3]`` gather on one axis:
+    the largest eigenvalue of :math:`\frac1n \sum v v^\top`, :math:`1/3` for uniform poses, 1 when every
+    pose looks along :math:`\pm` one axis (the poses differ by in-plane turns only: the volume can then
+    only be the extrusion of one 2D image). Unchanged by a global alignment and by in-plane turns."""
+    if rotations.dim() != 3 or rotations.shape[-2:] != (3, 3):
+        raise ValueError(f"view_concentration: rotations must be [n, 3, 3], got {list(rotations.shape)}")
+    view = rotations.to(torch.float64)[:, 2, :]
+    return float(torch.linalg.eigvalsh(view.T @ view / len(view))[-1])
+
 def nearest_orthogonal(m: Tensor, det: float = 1.0) -> Tensor:
     """The orthogonal matrix of determinant ``det`` (+1 or -1) closest to ``m`` in Frobenius norm."""
     u, _, vh = torch.linalg.svd(m)

@@ -11,9 +11,11 @@ or a real ``--stack`` / ``--star`` pair (optional ``cryoem`` extra). Images are 
 stack's standard deviation. Models: :class:`~topoequi.models.cryoem_pose_encoder.CryoPoseEncoder`
 (``d4``; ``cnn`` is the plain encoder with the same parameter count) and a
 :class:`~topoequi.models.cryoem_reconstruction.VoxelVolumeDecoder`. Each epoch logs the median
-pose error after global alignment (degrees), the fraction of poses within 5 / 15 degrees, the FSC
-resolutions (Angstrom) of the aligned volume against the map, and every ``--plot-every`` epochs
-writes ``volume_epochNNN.png`` (central slices and projections). ``results.json`` holds the history.
+pose error after global alignment (degrees), the fraction of poses within 5 / 15 degrees, the
+concentration of the predicted viewing directions on one axis (1/3 uniform, 1 for the degenerate
+solution of a single view), the FSC resolutions (Angstrom) of the aligned volume against the map,
+and every ``--plot-every`` epochs writes ``volume_epochNNN.png`` (central slices and projections).
+``results.json`` holds the history.
 """
 from __future__ import annotations
 
@@ -96,10 +98,11 @@ def build_model(args: argparse.Namespace, size: int):
 @torch.no_grad()
 def evaluate_poses(model, images: torch.Tensor, true_rotations: torch.Tensor, volume, voxel: float,
                    batch_size: int = 256) -> tuple[dict, torch.Tensor | None]:
-    """Median pose error after alignment, fraction within 5 and 15 degrees, FSC resolutions; and the
+    """Median pose error after alignment, fraction within 5 and 15 degrees, concentration of the viewing
+    directions (:func:`~topoequi.cryoem.rotations.view_concentration`), FSC resolutions; and the
     learned volume carried into the frame of ``volume``."""
     from topoequi.cryoem.fsc import align_volume, fsc_resolutions
-    from topoequi.cryoem.rotations import align_rotations
+    from topoequi.cryoem.rotations import align_rotations, view_concentration
 
     was = model.training
     model.eval()
@@ -109,7 +112,8 @@ def evaluate_poses(model, images: torch.Tensor, true_rotations: torch.Tensor, vo
     model.train(was)
     alignment = align_rotations(predicted.double(), true_rotations.double())
     row = {"valid_pose_error": alignment.median, "valid_within_5": float((alignment.errors < 5).double().mean()),
-           "valid_within_15": float((alignment.errors < 15).double().mean()), "valid_mirrored": int(alignment.mirrored)}
+           "valid_within_15": float((alignment.errors < 15).double().mean()), "valid_mirrored": int(alignment.mirrored),
+           "valid_view_concentration": view_concentration(predicted)}
     aligned = align_volume(model.decoder.volume.detach().double().cpu(), alignment)
     if volume is not None:
         row.update({f"valid_{k}": v for k, v in fsc_resolutions(aligned, volume.double(), voxel).items()})
