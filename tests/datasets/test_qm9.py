@@ -12,7 +12,6 @@ from topoequi.datasets import (
     qm9_raw,
     qm9_split,
     qm9_targets,
-    target_index,
 )
 from topoequi.datasets import qm9 as qm9_module
 from topoequi.datasets.local import checksum_problem
@@ -26,26 +25,6 @@ needs_qm9pack = pytest.mark.skipif(not (WITH_QM9PACK and WITH_PANDAS and WITH_RD
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     return QM9(str(tmp_path_factory.mktemp("qm9")), source="sample", progress=False)
-
-
-def test_target_names_and_errors():
-    assert len(TARGETS) == 19 and TARGETS[2] == "homo" and TARGETS[12] == "U0_atom"
-    assert target_index("homo") == 2 and target_index(18) == 18
-    with pytest.raises(ValueError, match="unknown QM9 target 'homoo'; valid targets: mu, alpha, homo"):
-        target_index("homoo")
-    with pytest.raises(ValueError, match="0..18"):
-        target_index(19)
-
-
-def test_conversion_constants_are_pygs():
-    from torch_geometric.datasets import qm9 as pyg_qm9
-
-    assert qm9_targets.HAR2EV == pyg_qm9.HAR2EV and qm9_targets.KCALMOL2EV == pyg_qm9.KCALMOL2EV
-    assert torch.equal(qm9_targets.CONVERSION, pyg_qm9.conversion)
-    # PyG's atomrefs (eV) are our free-atom energies (Hartree) times HAR2EV, for U0, U, H, G
-    for target, name in zip((7, 8, 9, 10), ("U0", "U", "H", "G")):
-        ours = np.array(qm9_targets.ATOMREF_HARTREE[name]) * qm9_targets.HAR2EV
-        np.testing.assert_allclose(ours, pyg_qm9.atomrefs[target], rtol=1e-8)  # 8 digits
 
 
 def test_methane_matches_the_csv_and_pyg_units(sample):
