@@ -1,0 +1,139 @@
+"""Why amortized cryo-EM pose inference stalls: three ways of training the pose encoder alone or with the volume.
+
+* ``--mode supervised``: the encoder regresses the true poses directly (chordal loss |R - R_true|^2),
+  no volume: the fastest any amortized training could learn them (a diagnostic, not a method);
+* ``--mode frozen``: the rendering loss with the decoder frozen at the true volume: can the
+  encoder learn poses from images alone when the volume is known?
+* ``--mode learn``: the rendering loss with the volume learned too (the amortized setting).
+
+Per epoch: the loss, the median pose error after global alignment, the fractions within 5 and 15
+degrees; at the end, the eigenvalues of the second moment of the predicted viewing directions
+(1/3 each for uniform poses; one near 1 when every image is given the same view up to an in-plane
+turn), the second moments of the learned volume's density against the true map's, and with
+``--view-prior W`` the term ``W |mean(v v^T) - I/3|^2`` on each batch (a uniform-view prior).
+``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating.
+
+    python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn [--encoder d4|cnn] [--snr 1]
+        [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
+        [--view-prior 0] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", default="frozen", choices=("frozen", "supervised", "learn"))
+    p.add_argument("--encoder", default="d4", choices=("d4", "cnn"))
+    p.add_argument("--snr", type=float, default=1.0)
+    p.add_argument("--images", type=int, default=512)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--volume-lr", type=float, default=1e-2)
+    p.add_argument("--channels", default="4,4,8,8")
+    p.add_argument("--lowpass", default="", help="F0,F1,E: loss on frequencies <= F (cycles/px), F0 -> F1 in E epochs")
+    p.add_argument("--bin", type=int, default=1)
+    p.add_argument("--view-prior", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args()
+
+
+def stack(args):
+    from topoequi.cryoem import ctf_image, load_density_map, simulate_stack
+
+    volume, voxel = load_density_map(None)
+    if args.bin > 1:
+        volume = torch.nn.functional.avg_pool3d(volume[None, None].double(), args.bin)[0, 0].float() * args.bin
+        voxel = voxel * args.bin
+    st = simulate_stack(volume, args.images, voxel, snr=args.snr, seed=0)
+    scale = st.images.std()
+    ctf = ctf_image(st.ctf, st.size, st.pixel_size).float()
+    return (st.images / scale)[:, None], ctf, st.rotations.float(), volume, scale
+
+
+def second_moments(volume: torch.Tensor) -> list[float]:
+    """Eigenvalues of the second moment (voxels^2) of the positive density about its centre of mass."""
+    v = volume.double().clamp_min(0)
+    c = (v.shape[0] - 1) / 2
+    g = torch.stack(torch.meshgrid(*[torch.arange(v.shape[0], dtype=torch.float64) - c] * 3, indexing="ij"), -1)
+    w = v / v.sum()
+    d = g - (w[..., None] * g).sum((0, 1, 2))
+    return torch.linalg.eigvalsh((w[..., None, None] * d[..., :, None] * d[..., None, :]).sum((0, 1, 2))).tolist()
+
+
+def batch_loss(args, encoder, decoder, images, ctf, true, radius, mask):
+    rotations, shifts = encoder(images)
+    if args.mode == "supervised":
+        loss = (rotations - true).pow(2).sum((1, 2)).mean()
+    elif mask is not None:
+        n = images.shape[-1]
+        loss = (torch.fft.fft2((images - decoder(rotations, shifts, ctf))[:, 0]) * mask).abs().pow(2).mean() / n**2
+    else:
+        loss = (images - decoder(rotations, shifts, ctf)).pow(2).mean()
+    if args.view_prior:
+        v = rotations[:, 2, :]
+        loss = loss + args.view_prior * ((v[:, :, None] * v[:, None, :]).mean(0) - torch.eye(3) / 3).pow(2).sum()
+    return loss
+
+
+def main() -> None:
+    from topoequi.cryoem.rotations import align_rotations
+    from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
+    from topoequi.models.cryoem_reconstruction import VoxelVolumeDecoder
+
+    args = parse()
+    torch.set_num_threads(1)
+    images, ctf, true, volume, scale = stack(args)
+    torch.manual_seed(args.seed)
+    encoder = CryoPoseEncoder("D4", tuple(int(c) for c in args.channels.split(",")), 3)
+    if args.encoder == "cnn":
+        encoder = matching_plain_encoder(encoder)
+    decoder = VoxelVolumeDecoder(images.shape[-1])
+    groups = [{"params": encoder.parameters(), "lr": args.lr}]
+    if args.mode == "learn":
+        groups.append({"params": decoder.parameters(), "lr": args.volume_lr})
+    else:
+        with torch.no_grad():
+            decoder.volume.copy_(volume / scale)
+        decoder.volume.requires_grad_(False)
+    optimizer = torch.optim.Adam(groups)
+    f = torch.fft.fftfreq(images.shape[-1])
+    radius = (f[:, None] ** 2 + f[None] ** 2).sqrt()
+    steps = math.ceil(args.images / args.batch_size)
+    for epoch in range(args.epochs):
+        start, total, mask = time.time(), 0.0, None
+        if args.lowpass:
+            f0, f1, ramp = (float(x) for x in args.lowpass.split(","))
+            mask = (radius <= f0 + (f1 - f0) * min(1.0, epoch / max(ramp, 1))).float()
+        order = torch.randperm(args.images)
+        encoder.train()
+        for s in range(0, args.images, args.batch_size):
+            idx = order[s:s + args.batch_size]
+            loss = batch_loss(args, encoder, decoder, images[idx], ctf[idx], true[idx], radius, mask)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        encoder.eval()
+        with torch.no_grad():
+            predicted = torch.cat([encoder(images[s:s + 256])[0] for s in range(0, args.images, 256)])
+        alignment = align_rotations(predicted.double(), true.double())
+        e = alignment.errors
+        print(f"epoch {epoch + 1} loss {total / steps:.4f} median {alignment.median:.1f} deg, within 5 "
+              f"{(e < 5).float().mean():.2f}, within 15 {(e < 15).float().mean():.2f}, mirrored "
+              f"{alignment.mirrored}, {time.time() - start:.1f} s", flush=True)
+    view = predicted.double()[:, 2, :]
+    print("viewing directions, second-moment eigenvalues:", [round(x, 3) for x in
+                                                             torch.linalg.eigvalsh(view.T @ view / len(view)).tolist()])
+    print("volume second moments (voxels^2):", [round(x, 2) for x in second_moments(decoder.volume.detach())],
+          "true map:", [round(x, 2) for x in second_moments(volume)])
+
+
+if __name__ == "__main__":
+    main()
