@@ -10,18 +10,6 @@ from topoequi.topology import (
     restriction_map,
 )
 
-OCTAHEDRON = [(a, b, c) for a in (0, 1) for b in (2, 3) for c in (4, 5)]          # a 2-sphere
-TORUS = [tuple(sorted((i, (i + j) % 7, (i + 3) % 7))) for i in range(7) for j in (1, 2)]  # 7-vertex torus
-HEXAGON_DISK = [(0, i, i % 6 + 1) for i in range(1, 7)]                          # centre 0, rim 1..6
-BOWTIE = [(0, 1, 2), (0, 3, 4)]
-# two octahedra glued at one vertex (vertex 0 of both): a pinched sphere pair
-PINCHED = OCTAHEDRON + [tuple(sorted(x if x == 0 else x + 5 for x in t)) for t in OCTAHEDRON]
-# the minimal 6-vertex projective plane
-RP2 = [(0, 1, 2), (0, 2, 3), (0, 3, 4), (0, 4, 5), (0, 1, 5),
-       (1, 2, 4), (2, 3, 5), (1, 3, 4), (2, 4, 5), (1, 3, 5)]
-# three triangles sharing the edge (0, 1): a "book" with three pages
-BOOK = [(0, 1, 2), (0, 1, 3), (0, 1, 4)]
-
 
 def betti(simplices, s, dims=3):
     b = local_betti(simplices, s)
@@ -40,8 +28,8 @@ def test_isolated_vertex_has_h0():
     assert betti([(0,), (1, 2)], (0,), 2) == [1, 0]
 
 
-def test_closed_surfaces_every_vertex_and_edge_has_h2_one():
-    for surface, n in ((OCTAHEDRON, 6), (TORUS, 7), (RP2, 6)):
+def test_closed_surfaces_every_vertex_and_edge_has_h2_one(surfaces):
+    for surface, n in ((surfaces["octahedron"], 6), (surfaces["torus"], 7), (surfaces["rp2"], 6)):
         for v in range(n):
             assert betti(surface, (v,)) == [0, 0, 1]
         for e in {tuple(sorted(p)) for t in surface for p in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2]))}:
@@ -50,26 +38,26 @@ def test_closed_surfaces_every_vertex_and_edge_has_h2_one():
             assert betti(surface, t) == [0, 0, 1]
 
 
-def test_disk_interior_vs_boundary():
-    assert betti(HEXAGON_DISK, (0,)) == [0, 0, 1]
+def test_disk_interior_vs_boundary(surfaces):
+    assert betti(surfaces["disk"], (0,)) == [0, 0, 1]
     for v in range(1, 7):
-        assert betti(HEXAGON_DISK, (v,)) == [0, 0, 0]
-    assert betti(HEXAGON_DISK, (0, 1)) == [0, 0, 1]      # interior edge, two triangles
-    assert betti(HEXAGON_DISK, (1, 2)) == [0, 0, 0]      # boundary edge, one triangle
+        assert betti(surfaces["disk"], (v,)) == [0, 0, 0]
+    assert betti(surfaces["disk"], (0, 1)) == [0, 0, 1]      # interior edge, two triangles
+    assert betti(surfaces["disk"], (1, 2)) == [0, 0, 0]      # boundary edge, one triangle
 
 
-def test_non_manifold_points():
-    assert betti(BOWTIE, (0,)) == [0, 1, 0]             # link = two disjoint edges
-    assert betti(PINCHED, (0,)) == [0, 1, 2]            # link = two disjoint 4-cycles
-    assert betti(BOOK, (0, 1)) == [0, 0, 2]             # three pages: H_2 = 3 - 1
-    assert betti(BOOK, (0,)) == [0, 0, 0]               # link of 0 = a cone (star on 1)
+def test_non_manifold_points(surfaces):
+    assert betti(surfaces["bowtie"], (0,)) == [0, 1, 0]             # link = two disjoint edges
+    assert betti(surfaces["pinched"], (0,)) == [0, 1, 2]            # link = two disjoint 4-cycles
+    assert betti(surfaces["book"], (0, 1)) == [0, 0, 2]             # three pages: H_2 = 3 - 1
+    assert betti(surfaces["book"], (0,)) == [0, 0, 0]               # link of 0 = a cone (star on 1)
     # cone point over a graph with a cycle and a dangling edge
     cone = [(0, 1, 2), (0, 2, 3), (0, 1, 3), (0, 4)]
     assert betti(cone, (0,)) == [0, 1, 1]
 
 
-def test_relative_boundary_is_a_chain_complex_and_rank_is_exact():
-    star, mats = relative_boundaries(TORUS, (0,))
+def test_relative_boundary_is_a_chain_complex_and_rank_is_exact(surfaces):
+    star, mats = relative_boundaries(surfaces["torus"], (0,))
     assert [len(x) for x in star] == [1, 6, 6]
     assert not (mats[1] @ mats[2]).any()
     assert exact_rank(np.array([[2, 4], [1, 2]])) == 1
@@ -77,9 +65,9 @@ def test_relative_boundary_is_a_chain_complex_and_rank_is_exact():
     assert exact_rank(np.zeros((3, 0), dtype=int)) == 0
 
 
-def test_harmonic_basis_is_orthonormal_cycles():
-    star, mats = relative_boundaries(PINCHED, (0,))
-    _, bases = harmonic_basis(PINCHED, (0,))
+def test_harmonic_basis_is_orthonormal_cycles(surfaces):
+    star, mats = relative_boundaries(surfaces["pinched"], (0,))
+    _, bases = harmonic_basis(surfaces["pinched"], (0,))
     for k in range(len(star)):
         q = bases[k]
         assert np.allclose(q.T @ q, np.eye(q.shape[1]))
@@ -88,8 +76,8 @@ def test_harmonic_basis_is_orthonormal_cycles():
             assert np.allclose(mats[k + 1].T @ q, 0)
 
 
-def test_restriction_maps_compose():
-    for cx in (OCTAHEDRON, PINCHED, BOOK, HEXAGON_DISK, TORUS):
+def test_restriction_maps_compose(surfaces):
+    for cx in map(surfaces.get, ("octahedron", "pinched", "book", "disk", "torus")):
         for t in cx:
             for v in t:
                 for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2])):
@@ -114,11 +102,11 @@ def test_restriction_on_graph_is_the_edge_coordinate():
         assert np.isclose(np.linalg.norm(f) ** 2, 2 / 3)   # |projection of e onto sum-zero space|^2
 
 
-def test_bad_input():
+def test_bad_input(surfaces):
     with pytest.raises(ValueError, match="not in the complex"):
-        local_betti(OCTAHEDRON, (0, 1))
+        local_betti(surfaces["octahedron"], (0, 1))
     with pytest.raises(ValueError, match="not a face"):
-        restriction_map(OCTAHEDRON, (0,), (1, 2))
+        restriction_map(surfaces["octahedron"], (0,), (1, 2))
     with pytest.raises(ValueError, match="distinct"):
         local_betti([(0, 0, 1)], (0,))
 

@@ -17,8 +17,6 @@ from topoequi.topology import (
     with_constant_sheaf,
 )
 
-from .test_local_homology import BOOK, BOWTIE, HEXAGON_DISK, OCTAHEDRON, PINCHED, RP2, TORUS
-
 
 def random_clique_complex(n, p, seed):
     rng = np.random.default_rng(seed)
@@ -26,17 +24,19 @@ def random_clique_complex(n, p, seed):
     return clique_complex(torch.from_numpy(np.array(np.nonzero(a))), n)
 
 
-CASES = {
-    "octahedron": complex_from_simplices(OCTAHEDRON),
-    "torus": complex_from_simplices(TORUS),
-    "rp2": complex_from_simplices(RP2),
-    "disk": complex_from_simplices(HEXAGON_DISK),
-    "bowtie": complex_from_simplices(BOWTIE),
-    "pinched": complex_from_simplices(PINCHED),
-    "book": complex_from_simplices(BOOK),
-    "graph": complex_from_simplices([(0, 1), (0, 2), (0, 3), (1, 2), (3, 4)], 7),
-    "random": random_clique_complex(14, 0.4, 0),
-}
+CASE_NAMES = ["octahedron", "torus", "rp2", "disk", "bowtie", "pinched", "book", "graph", "random"]
+
+
+@pytest.fixture(scope="module")
+def complexes(surfaces):
+    """The complexes of the tests by name: the hand-built surfaces, a graph and a random clique complex."""
+    cases = {name: complex_from_simplices(surfaces[name])
+             for name in CASE_NAMES[:7]}
+    cases["graph"] = complex_from_simplices([(0, 1), (0, 2), (0, 3), (1, 2), (3, 4)], 7)
+    cases["random"] = random_clique_complex(14, 0.4, 0)
+    return cases
+
+
 
 
 def reference_laplacian(cx):
@@ -62,9 +62,9 @@ def reference_laplacian(cx):
     return delta.T @ delta
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_stalk_dims_match_reference(name):
-    cx = CASES[name]
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_stalk_dims_match_reference(name, complexes):
+    cx = complexes[name]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes)
     simplices = [s for layer in cx.simplices() for s in layer]
     for v in range(cx.num_nodes):
@@ -75,10 +75,10 @@ def test_stalk_dims_match_reference(name):
         assert sh.edge_dims[i].tolist() == (b + [0, 0, 0])[:3]
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", CASE_NAMES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_laplacian_is_unitarily_equivalent_to_reference(name, weighted):
-    cx = CASES[name]
+def test_laplacian_is_unitarily_equivalent_to_reference(name, weighted, complexes):
+    cx = complexes[name]
     w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(1)) if weighted else None
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w, dtype=torch.float64)
     lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes).to_dense()
@@ -101,18 +101,18 @@ def kernel_dim(cx, sh):
 @pytest.mark.parametrize("name,sections", [
     ("octahedron", 1), ("torus", 1), ("rp2", 0), ("disk", 0), ("bowtie", 1), ("pinched", 3),
     ("book", 0), ("graph", 3)])
-def test_kernel_dimension_is_number_of_global_sections(name, sections):
+def test_kernel_dimension_is_number_of_global_sections(name, sections, complexes):
     # closed orientable surface: the fundamental class; RP^2: none; pinched spheres: one per sphere
     # plus, at a pinch vertex, the H_1 class (link components) that every edge stalk kills (bowtie too).
     # graph: sections are 1-cycles (E - V + c = 5 - 7 + 3 = 1) plus one per isolated vertex (2).
-    cx = CASES[name]
+    cx = complexes[name]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
     assert kernel_dim(cx, sh) == sections
 
 
 @pytest.mark.parametrize("name,sections,components", [("torus", 1, 1), ("pinched", 3, 1), ("graph", 3, 3)])
-def test_constant_sheaf_adds_one_section_per_component(name, sections, components):
-    cx = CASES[name]
+def test_constant_sheaf_adds_one_section_per_component(name, sections, components, complexes):
+    cx = complexes[name]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
     res = with_constant_sheaf(sh.restriction)
     lap = sheaf_laplacian(cx.edges, res, cx.num_nodes).to_dense()
@@ -132,8 +132,8 @@ def test_constant_sheaf_adds_one_section_per_component(name, sections, component
         with_constant_sheaf(sh.restriction, 1, -1)
 
 
-def test_constant_sheaf_of_width_two_adds_two_sections_per_component():
-    cx = CASES["graph"]
+def test_constant_sheaf_of_width_two_adds_two_sections_per_component(complexes):
+    cx = complexes["graph"]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
     one, two = with_constant_sheaf(sh.restriction), with_constant_sheaf(sh.restriction, 2)
     d = sh.restriction.size(-1)
@@ -189,8 +189,8 @@ def test_graph_sections_are_cycles():
         assert sh.vertex_dims[:, 1].tolist() == [max(g.degree(v) - 1, 0) for v in range(12)]
 
 
-def test_coboundary_and_normalised_laplacian():
-    cx = CASES["random"]
+def test_coboundary_and_normalised_laplacian(complexes):
+    cx = complexes["random"]
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, stalk_width=3, dtype=torch.float64)
     x = torch.randn(cx.num_nodes, 3, dtype=torch.float64)
     dx = coboundary(x, cx.edges, sh.restriction)
@@ -206,8 +206,8 @@ def test_coboundary_and_normalised_laplacian():
     assert ev.min() > -1e-12
 
 
-def test_truncation_keeps_the_leading_block():
-    cx = CASES["random"]
+def test_truncation_keeps_the_leading_block(complexes):
+    cx = complexes["random"]
     full = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, dtype=torch.float64)
     cut = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, stalk_width=2, dtype=torch.float64)
     assert torch.equal(full.vertex_dims, cut.vertex_dims)
@@ -224,9 +224,9 @@ def permuted(cx, perm):
 
 
 @pytest.mark.parametrize("name", ["random", "torus", "pinched", "book"])
-def test_persistent_basis_is_canonical_under_relabelling(name):
+def test_persistent_basis_is_canonical_under_relabelling(name, complexes):
     # with distinct weights the stalk bases are label-independent, so is the Laplacian
-    cx = CASES[name]
+    cx = complexes[name]
     w = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w, dtype=torch.float64)
     lap = sheaf_laplacian(cx.edges, sh.restriction, cx.num_nodes).to_dense()
@@ -245,8 +245,8 @@ def test_persistent_basis_is_canonical_under_relabelling(name):
     assert torch.allclose(moved, lap2, atol=1e-12)
 
 
-def test_persistent_sheaf_gradients_match_finite_differences():
-    cx = CASES["random"]
+def test_persistent_sheaf_gradients_match_finite_differences(complexes):
+    cx = complexes["random"]
     w0 = torch.rand(cx.edges.size(0), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     sh = local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=w0, stalk_width=3,
                               dtype=torch.float64)
@@ -270,8 +270,8 @@ def test_persistent_sheaf_gradients_match_finite_differences():
     assert w.grad.abs().sum() > 0
 
 
-def test_bad_input_is_rejected():
-    cx = CASES["random"]
+def test_bad_input_is_rejected(complexes):
+    cx = complexes["random"]
     with pytest.raises(ValueError, match="edge_weight must have shape"):
         local_homology_sheaf(cx.edges, cx.triangles, cx.num_nodes, edge_weight=torch.ones(3))
     with pytest.raises(ValueError, match="NaN"):
