@@ -47,18 +47,18 @@ def enabled(x: Tensor) -> bool:
 if triton is not None:
     @triton.jit
     def _segment_outer_kernel(h_ptr, x_ptr, src_ptr, rowptr_ptr, out_ptr, dh, dx,
-                              BLOCK_A: tl.constexpr, BLOCK_B: tl.constexpr):
+                              BLOCK_A: tl.constexpr, BLOCK_B: tl.constexpr, ACC: tl.constexpr):
         node = tl.program_id(0)
         offs_a = tl.program_id(1) * BLOCK_A + tl.arange(0, BLOCK_A)
         offs_b = tl.program_id(2) * BLOCK_B + tl.arange(0, BLOCK_B)
         mask_a, mask_b = offs_a < dh, offs_b < dx
         start = tl.load(rowptr_ptr + node)
         end = tl.load(rowptr_ptr + node + 1)
-        acc = tl.zeros((BLOCK_A, BLOCK_B), dtype=out_ptr.dtype.element_ty)
+        acc = tl.zeros((BLOCK_A, BLOCK_B), dtype=ACC)  # float32 for half / bfloat16 inputs
         for e in range(start, end):
             j = tl.load(src_ptr + e)
-            hv = tl.load(h_ptr + e * dh + offs_a, mask=mask_a, other=0.0)
-            xv = tl.load(x_ptr + j * dx + offs_b, mask=mask_b, other=0.0)
+            hv = tl.load(h_ptr + e * dh + offs_a, mask=mask_a, other=0.0).to(ACC)
+            xv = tl.load(x_ptr + j * dx + offs_b, mask=mask_b, other=0.0).to(ACC)
             acc += hv[:, None] * xv[None, :]
         out = out_ptr + node.to(tl.int64) * dh * dx + offs_a[:, None] * dx + offs_b[None, :]
         tl.store(out, acc, mask=mask_a[:, None] & mask_b[None, :])
@@ -94,7 +94,8 @@ class _SegmentOuter(torch.autograd.Function):
         block_a, block_b = _block(dh, 32), _block(dx, 64)
         grid = (num_nodes, triton.cdiv(dh, block_a), triton.cdiv(dx, block_b))
         if num_nodes:
-            _segment_outer_kernel[grid](h, x, src, rowptr, out, dh, dx, BLOCK_A=block_a, BLOCK_B=block_b)
+            acc = tl.float64 if h.dtype == torch.float64 else tl.float32
+            _segment_outer_kernel[grid](h, x, src, rowptr, out, dh, dx, BLOCK_A=block_a, BLOCK_B=block_b, ACC=acc)
         ctx.save_for_backward(h, x, src, dst)
         return out
 
