@@ -61,3 +61,17 @@ def test_bad_files_are_named(saved, tmp_path):
         run(_args(str(tmp_path / "other.pt"), "--data", str(folder / "data.npz")))
     with pytest.raises(ValueError, match="--data must be rotated-mnist"):
         run(_args(str(folder / "net.pt"), "--data", "cifar"))
+
+
+def test_bound_command_rebuilds_max_pooling_networks_of_mixed_fields(saved, tmp_path, capsys):
+    folder, _, images, labels = saved
+    torch.manual_seed(1)
+    kinds = ("regular", "quotient2", "trivial")
+    model = homogeneous_cnn("C4", (1, 1, 1), kernel_size=3, pooling="max", fields=kinds)
+    save_bound_checkpoint(tmp_path / "mixed.pt", model, "C4", (1, 1, 1), kernel_size=3, pooling="max",
+                          field_kinds=kinds)
+    assert run(_args(str(tmp_path / "mixed.pt"), "--data", str(folder / "data.npz"), "--gamma", "0.02")) == 0
+    equivariant, nbs18 = pac_bayes_bounds(model.eval(), images, labels, 0.02)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("bound "))
+    assert [float(v) for v in line.split()[1:]] == pytest.approx([equivariant.value, nbs18.value], rel=1e-5)
+    assert "MaxPool2d" in repr(model) and "FieldPooling" in repr(model)

@@ -3,8 +3,8 @@
     topoequi bound CHECKPOINT [--data rotated-mnist|rotated-mnist-o2|FILE.npz] [--limit N] [--downsample 2]
                    [--gamma G | --quantile 0.1] [--delta 0.05] [--device auto|cpu|cuda:N]
 
-CHECKPOINT holds ``"config"`` (``group``, ``fields``, ``kernel_size`` of
-:func:`topoequi.theory.networks.homogeneous_cnn`) and ``"model"`` (its state dict), as written by
+CHECKPOINT holds ``"config"`` (``group``, ``fields``, ``kernel_size`` and, optionally, ``pooling`` and
+``field_kinds`` of :func:`topoequi.theory.networks.homogeneous_cnn`) and ``"model"`` (its state dict), as written by
 :func:`save_bound_checkpoint`. The bound is computed on the training examples: the training split
 of the embedded rotated MNIST (``--downsample``-times averaged), or ``images [M, C, H, W]`` and
 ``labels [M]`` of an ``.npz`` file. The margin is ``--gamma`` or the ``--quantile`` quantile of the
@@ -32,11 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or cuda:N")
 
 
-def save_bound_checkpoint(path: str | Path, model: torch.nn.Module, group: str, fields, kernel_size: int = 5) -> None:
-    """Write ``model`` (a :func:`~topoequi.theory.networks.homogeneous_cnn`) for ``topoequi bound``."""
+def save_bound_checkpoint(path: str | Path, model: torch.nn.Module, group: str, fields, kernel_size: int = 5,
+                          pooling: str = "average", field_kinds=("regular",)) -> None:
+    """Write ``model`` (a :func:`~topoequi.theory.networks.homogeneous_cnn` with copies ``fields`` of the
+    field kinds ``field_kinds``) for ``topoequi bound``."""
     from topoequi.files import atomic_save
 
-    config = {"task": "bound", "group": group, "fields": list(fields), "kernel_size": kernel_size}
+    config = {"task": "bound", "group": group, "fields": list(fields), "kernel_size": kernel_size,
+              "pooling": pooling, "field_kinds": list(field_kinds)}
     atomic_save({"config": config, "model": {k: v.cpu() for k, v in model.state_dict().items()}}, path)
 
 
@@ -50,7 +53,9 @@ def load_model(path: str) -> torch.nn.Module:
     if missing or "model" not in ckpt:
         raise ValueError(f"checkpoint '{path}' is not a bound checkpoint: it lacks {', '.join(missing) or 'model'} "
                          f"(write it with topoequi.commands.bound.save_bound_checkpoint)")
-    model = homogeneous_cnn(config["group"], tuple(config["fields"]), config["kernel_size"])
+    model = homogeneous_cnn(config["group"], tuple(config["fields"]), config["kernel_size"],
+                            pooling=config.get("pooling", "average"),
+                            fields=tuple(config.get("field_kinds", ("regular",))))
     model.load_state_dict(ckpt["model"])
     return model.eval()
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from topoequi.nn.group_pooling import GroupPooling
+from topoequi.theory.networks import FieldPooling
 
 
 def _average_pool(module: nn.AvgPool2d, shape: tuple[int, ...]) -> float:
@@ -18,10 +19,25 @@ def _average_pool(module: nn.AvgPool2d, shape: tuple[int, ...]) -> float:
     return math.sqrt(overlap / (k[0] * k[1]))
 
 
+def _max_pool(module: nn.MaxPool2d, shape: tuple[int, ...]) -> float:
+    """Each window's maximum is 1-Lipschitz in the window's sup-norm; an input lies in at most
+    :math:`\\lceil k/s \\rceil^2` windows."""
+    k, s = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
+    if _pair(module.padding) != (0, 0) or _pair(module.dilation) != (1, 1):
+        raise ValueError(f"lipschitz: {module!r} must have padding=0 and dilation=1")
+    return math.sqrt(math.ceil(k[0] / s[0]) * math.ceil(k[1] / s[1]))
+
+
 def _global_average(module: nn.AdaptiveAvgPool2d, shape: tuple[int, ...]) -> float:
     if _pair(module.output_size) != (1, 1):
         raise ValueError(f"lipschitz: {module!r} must have output_size=1")
     return 1.0 / math.sqrt(shape[-1] * shape[-2])
+
+
+def _global_max(module: nn.AdaptiveMaxPool2d, shape: tuple[int, ...]) -> float:
+    if _pair(module.output_size) != (1, 1):
+        raise ValueError(f"lipschitz: {module!r} must have output_size=1")
+    return 1.0
 
 
 def _group_pooling(module: GroupPooling, shape: tuple[int, ...]) -> float:
@@ -42,6 +58,9 @@ LIPSCHITZ = {
     nn.AvgPool2d: _average_pool,
     nn.AdaptiveAvgPool2d: _global_average,
     GroupPooling: _group_pooling,
+    nn.MaxPool2d: _max_pool,
+    nn.AdaptiveMaxPool2d: _global_max,
+    FieldPooling: lambda m, shape: 1.0,
 }
 """Module type -> ``f(module, input_shape)``, its Lipschitz constant; every one is positively
 homogeneous and maps 0 to 0, as the bound's perturbation lemma needs."""
