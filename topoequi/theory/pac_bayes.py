@@ -36,9 +36,16 @@ Gaussian series, union bound):
   (:mod:`topoequi.theory.fourier_blocks`); a convolution's :math:`W_l` acts at every pixel, so its
   perturbation is the same at every pixel.
 
-:math:`\|A_l\|_2` is the spectral norm of the unrolled layer (power iteration). The paper's
-theorem is this argument; its text was not available to us, so the constants here are NBS18's,
-carried through the Fourier-domain perturbation as derived above, not copied from the paper.
+:math:`\|A_l\|_2` is the spectral norm of the unrolled layer (power iteration).
+
+Which theorem: the statement of Behboodi, Cesa & Cohen's bound (its theorem number, equation and
+constants) was not available offline: the copies of the paper at hand (arXiv 2210.13150 on ar5iv, the
+NeurIPS 2022 poster page and index pages) give only its abstract, introduction and list of
+contributions, and no public repository at hand holds its text or its code. What those pages state (an
+NBS18 argument with the perturbation drawn in the Fourier domain, a tail bound on the spectral norm
+of a random matrix that is a direct sum over real irreps, multiplicities and irrep degrees in the
+bound) is what is implemented, with NBS18's constants (its Theorem 1 and Lemmas 1-2) carried through
+that perturbation as derived above; the equivariant bound is therefore ours, not copied from the paper.
 Both bounds are invariant to rescaling :math:`W_l \to \alpha W_l`, :math:`W_{l'} \to W_{l'} / \alpha`.
 """
 from __future__ import annotations
