@@ -1,0 +1,48 @@
+"""Regular fields in the sample basis: an orthogonal change of basis that permutes samples; their batch norm."""
+import pytest
+import torch
+
+from topoequi.nn.regular_fields import RegularBatchNorm, regular_field_rep
+from topoequi.symmetry import Rep, group_from_name
+
+
+@pytest.mark.parametrize("name", ["C4", "D3", "O"])
+def test_finite_groups_permute_the_samples(name):
+    group = group_from_name(name)
+    rep = regular_field_rep(group, 2)
+    assert rep.dim == 2 * group.order
+    q = rep.change_of_basis_or_eye()
+    assert (q @ q.T - torch.eye(rep.dim, dtype=q.dtype)).abs().max() < 1e-12
+    mats = rep.matrices(group.elements())
+    assert (mats - mats.round()).abs().max() < 1e-9                  # permutation matrices
+    assert torch.equal(mats.round().sum(1), torch.ones(group.order, rep.dim, dtype=mats.dtype))
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="zero copies of a representation with a change of basis: torch.block_diag() of no "
+                          "blocks is [1, 0], so Rep refuses it")
+def test_zero_channels_give_an_empty_representation():
+    assert regular_field_rep(group_from_name("C4"), 0).dim == 0
+
+
+def test_regular_batch_norm_statistics_per_field():
+    group = group_from_name("C4")
+    rep = regular_field_rep(group, 3)
+    bn = RegularBatchNorm(rep).double().train()
+    x = torch.randn(6, 12, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3 + 2
+    out = bn(x).unflatten(1, (3, 4))
+    assert torch.allclose(out.mean((0, 2, 3, 4)), torch.zeros(3, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(out.var((0, 2, 3, 4), unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-4)
+    assert "fields=3, samples=4" in repr(bn)
+
+
+def test_bad_arguments_are_named():
+    group = group_from_name("C4")
+    with pytest.raises(ValueError, match="regular_field_rep: channels must be a non-negative int, got -1"):
+        regular_field_rep(group, -1)
+    with pytest.raises(TypeError, match="RegularBatchNorm: rep must be a Rep, got str"):
+        RegularBatchNorm("4x0")
+    with pytest.raises(ValueError, match="RegularBatchNorm: rep must be regular_field_rep"):
+        RegularBatchNorm(Rep(group, "4x0"))
+    with pytest.raises(ValueError, match=r"RegularBatchNorm: x must be \[B, 4, \.\.\.\]"):
+        RegularBatchNorm(regular_field_rep(group, 1))(torch.zeros(2, 3, 2, 2))
