@@ -184,9 +184,9 @@ def model_factory(name: str):
         cls = getattr(tnn, MODELS[name], None)
         if cls is None:
             raise ImportError(f"topoequi.nn has no {MODELS[name]}")
-        from topoequi.symmetry import from_e3nn
+        from topoequi.symmetry import Rep
 
-        rep = from_e3nn(IRREPS)
+        rep = Rep.from_e3nn(IRREPS)
         return (lambda: cls(rep, rep, cutoff=CUTOFF)), (lambda model: rep)
     if name == "escnn":
         import escnn.nn  # noqa: F401
@@ -196,8 +196,8 @@ def model_factory(name: str):
     if name == "e3nn":
         import e3nn.o3  # noqa: F401
 
-        from topoequi.symmetry import from_e3nn
-        return E3nnPointConv, (lambda model: from_e3nn(IRREPS))
+        from topoequi.symmetry import Rep
+        return E3nnPointConv, (lambda model: Rep.from_e3nn(IRREPS))
     raise ValueError(f"bench_conv: unknown model {name!r}; choose from {sorted(MODELS)}")
 
 

@@ -218,7 +218,7 @@ def speed(rows: list[dict], target: float, batch: int, channels: int, repeats: i
     results = []
     for name, band, builder, grid_type in GROUPS:
         group = group_from_name(name)
-        rep = group.regular_rep(band) * channels
+        rep = group.regular_rep(band).repeat(channels)
 
         uniform = _smallest(rows, name, "ours", "uniform", target)
         own = _smallest(rows, name, "escnn", f"uniform {grid_type}", target)

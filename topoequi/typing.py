@@ -33,6 +33,7 @@ WITH_H5PY = _has("h5py")
 WITH_SKIMAGE = _has("skimage")
 WITH_MRCFILE = _has("mrcfile")
 WITH_STARFILE = _has("starfile")
+WITH_TRITON = _has("triton")
 
 OPTIONAL = {
     "torch_cluster": WITH_TORCH_CLUSTER,
@@ -53,4 +54,5 @@ OPTIONAL = {
     "skimage": WITH_SKIMAGE,
     "mrcfile": WITH_MRCFILE,
     "starfile": WITH_STARFILE,
+    "triton": WITH_TRITON,
 }

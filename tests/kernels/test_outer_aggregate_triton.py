@@ -67,3 +67,29 @@ def test_enabled_only_when_asked_for(monkeypatch):
     assert not kernels.enabled(x)
     with pytest.raises(TypeError, match="must match"):
         kernels.outer_aggregate_triton(torch.zeros(3, 2), x.double(), torch.zeros(2, 3, dtype=torch.long), 2)
+
+
+CONV = r"""
+import os, torch
+from topoequi.nn import SteerableConv
+from topoequi.symmetry import Rep
+
+torch.manual_seed(0)
+rep = Rep("3x0e+2x1o")
+conv = SteerableConv(rep, rep, cutoff=3.0).double()
+pos, x = torch.randn(9, 3, dtype=torch.float64), torch.randn(9, rep.dim, dtype=torch.float64)
+edge_index = torch.randint(0, 9, (2, 40))
+os.environ["TOPOEQUI_TRITON"] = "0"
+ref = conv(x, pos, edge_index)
+os.environ["TOPOEQUI_TRITON"] = "1"
+print(float((conv(x, pos, edge_index) - ref).abs().max()), float(ref.abs().max()))
+"""
+
+
+def test_the_convolution_takes_the_kernel_when_asked_for():
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    done = subprocess.run([sys.executable, "-c", CONV], check=False, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    error, scale = map(float, done.stdout.split())
+    assert error <= 1e-12 and scale > 0.1

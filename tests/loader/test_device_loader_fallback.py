@@ -45,7 +45,7 @@ def test_trainer_asked_for_the_device_path_falls_back_when_memory_is_short(qm9, 
     trainer.device = torch.device("cuda")  # the decision as on a GPU, without touching one
     free = 4 * DeviceLoader.nbytes(train) - 1
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free, 10 * free))
-    with pytest.warns(UserWarning, match="more than a quarter of the free memory of cuda"):
+    with pytest.warns(UserWarning, match="more than 25% of the .* GiB free on cuda"):
         assert trainer._device_loader(train) is None
     assert trainer._device_loader(train) is None  # decided once per dataset
     trainer.device = torch.device("cpu")

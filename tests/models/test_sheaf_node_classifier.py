@@ -152,7 +152,7 @@ def test_dropout_off_the_residual_stream():
     x = F.dropout(F.elu(model.lin_in(cx.x)), 0.6).view(-1, 3, 4)
     for layer in ref.layers:                                   # eval, same weights: X - sigma(L W_1 X W_2)
         dropped = F.dropout(x, 0.6)
-        x = x - (dropped - layer(dropped, cx.edges, cx.restriction))
+        x = x - (dropped - layer(dropped, cx.edges.t(), cx.restriction))
     assert torch.allclose(out, model.lin_out(x.reshape(x.size(0), -1)), atol=1e-12)
 
 

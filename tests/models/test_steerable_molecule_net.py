@@ -93,7 +93,7 @@ def test_fourier_nonlinearity_option(molecules, group):
         torch.manual_seed(3)
         model = SteerableMoleculeNet(num_layers=2, embedding_dim=8, nonlinearity=nonlinearity, fourier_channels=2,
                                      group=group).double().eval()
-        assert model.hidden_rep == g.regular_rep(1) * 2
+        assert model.hidden_rep == g.regular_rep(1).repeat(2)
         predict = _positions_to_prediction(model, molecules)
         errors[nonlinearity] = equivariance_error(predict, [molecules.pos.double()], ["pos"], None, group=g)[0]
         assert predict(molecules.pos.double()).std() > 1e-3

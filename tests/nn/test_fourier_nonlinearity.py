@@ -24,7 +24,7 @@ ADAPTIVE_CASES = [("SO(2)", 3, None), ("SO(2)", 3, 11), ("O(2)", 2, None), ("O(2
 @pytest.mark.parametrize("name,L,samples", ADAPTIVE_CASES)
 def test_adaptive_sampling_is_exactly_equivariant(name, L, samples):
     group = group_from_name(name)
-    rep = group.regular_rep(L) * 3
+    rep = group.regular_rep(L).repeat(3)
     layer = FourierNonlinearity(rep, samples=samples, adaptive=True)
     x = features(rep)
     assert bool((layer.frame(x.reshape(4, 3, -1)).confidence == 1).all())  # well-defined frames
@@ -38,8 +38,8 @@ def test_adaptive_layer_is_the_weighted_sum_over_frames(name, L):
     # Phi(f) = sum_s w_s rho(U_s) A^+ sigma(A rho(U_s)^T f) with the frames of FourierFrame
     group = group_from_name(name)
     single = group.regular_rep(L)
-    layer = FourierNonlinearity(single * 2, adaptive=True)
-    x = features(single * 2, batch=3)
+    layer = FourierNonlinearity(single.repeat(2), adaptive=True)
+    x = features(single.repeat(2), batch=3)
     f = x.reshape(3, 2, single.dim)
     frames = layer.frame(f)
     assert bool((frames.confidence == 1).all())
@@ -54,7 +54,7 @@ def test_adaptive_layer_is_the_weighted_sum_over_frames(name, L):
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_finite_groups_are_exact_on_all_elements(name, adaptive):
     group = group_from_name(name)
-    rep = group.regular_rep() * 2
+    rep = group.regular_rep().repeat(2)
     layer = FourierNonlinearity(rep, sigma="relu", adaptive=adaptive)
     assert layer.sampling.shape == (group.order, group.order) and layer.frame is None
     assert_equivariant(layer, [features(rep)], [rep], rep, n_elements=8, atol=EXACT)
@@ -64,7 +64,7 @@ def test_finite_groups_are_exact_on_all_elements(name, adaptive):
                                           ("SO(3)", 1, [10, 40, 160, 640]), ("O(3)", 1, [20, 80, 320])])
 def test_uniform_error_decreases_with_the_number_of_samples(name, L, grids):
     group = group_from_name(name)
-    rep = group.regular_rep(L) * 2
+    rep = group.regular_rep(L).repeat(2)
     x = features(rep)
     errors = [equivariance_error(FourierNonlinearity(rep, samples=n), [x], [rep], rep)[0] for n in grids]
     assert all(b < a / 2 for a, b in itertools.pairwise(errors)), errors
@@ -76,7 +76,7 @@ def test_uniform_error_decreases_with_the_number_of_samples(name, L, grids):
 def test_fourier_round_trip(name, L, adaptive):
     # with the identity as sigma, A^+ A f = f (and rho(U) rho(U)^T = 1): the layer is the identity
     group = group_from_name(name)
-    rep = group.regular_rep(L) * 2
+    rep = group.regular_rep(L).repeat(2)
     x = features(rep)
     samples = None if group.is_finite else 3 * group.regular_rep(L).dim + 1
     samples = samples + samples % 2 if samples else None
@@ -116,7 +116,7 @@ def test_degenerate_frames_blend_continuously_into_uniform_sampling():
 
 def test_gradients_through_the_frame():
     group = group_from_name("O(2)")
-    rep = group.regular_rep(1) * 2
+    rep = group.regular_rep(1).repeat(2)
     layer = FourierNonlinearity(rep, sigma="tanh", adaptive=True)
     x = features(rep, batch=2).requires_grad_(True)
     assert torch.autograd.gradcheck(layer, (x,), eps=1e-6, atol=1e-6)
@@ -125,7 +125,7 @@ def test_gradients_through_the_frame():
 def test_plugs_into_the_equivariant_mlp():
     group = group_from_name("SO(3)")
     in_rep = Rep(group, [(group.irrep(0), 2), (group.irrep(1), 2)])
-    hidden = group.regular_rep(1) * 4
+    hidden = group.regular_rep(1).repeat(4)
     torch.manual_seed(0)  # weights whose hidden features all have well-defined frames (checked below)
     mlp = EquivariantMLP(in_rep, [hidden, hidden], group.trivial_rep(3), batch_norm=False,
                          nonlinearity=FourierNonlinearity.factory(sigma="elu", adaptive=True))
@@ -143,7 +143,7 @@ def test_plugs_into_the_equivariant_mlp():
 
 
 def test_float32_forward_and_backward():
-    rep = group_from_name("SO(3)").regular_rep(1) * 2
+    rep = group_from_name("SO(3)").regular_rep(1).repeat(2)
     layer = FourierNonlinearity(rep, adaptive=True)
     x = torch.randn(7, 5, rep.dim, requires_grad=True)
     y = layer(x)
@@ -156,12 +156,12 @@ def test_bad_input():
     so3 = group_from_name("SO(3)")
     with pytest.raises(ValueError, match="FourierNonlinearity: rep must be channels copies of one band-limited"):
         FourierNonlinearity(Rep(so3, [so3.irrep(1)]))
-    with pytest.raises(ValueError, match="regular_rep\\(L\\) \\* channels"):
+    with pytest.raises(ValueError, match="regular_rep\\(L\\).repeat\\(channels\\)"):
         FourierNonlinearity(so3.regular_rep(1) + so3.regular_rep(2))
     with pytest.raises(TypeError, match="rep must be a Rep"):
         FourierNonlinearity("SO(3)")
     with pytest.raises(ValueError, match="FourierNonlinearity: 20 samples are too few .* at least 35"):
-        FourierNonlinearity(so3.regular_rep(2) * 2, samples=20)
+        FourierNonlinearity(so3.regular_rep(2).repeat(2), samples=20)
     with pytest.raises(ValueError, match="at least 35"):
         FourierNonlinearity(so3.regular_rep(2), samples=so3.grid(34))
     with pytest.raises(ValueError, match="FourierNonlinearity: .*rank-deficient"):

@@ -22,7 +22,7 @@ def image(rep, size=7, seed=0):
 @pytest.mark.parametrize("name", ["D4", "C8", "O(2)"])
 def test_pixelwise_batch_norm_and_nonlinearities(name):
     group = group_from_name(name)
-    rep = group.regular_rep(None if group.is_finite else 2) * 2
+    rep = group.regular_rep(None if group.is_finite else 2).repeat(2)
     x = image(rep)
     for layer in (EquivariantBatchNorm(rep), FourierNonlinearity(rep, "relu", adaptive=not group.is_finite)):
         assert assert_image_equivariant(Pixelwise(layer), x, rep, rep) < 1e-12
@@ -45,13 +45,13 @@ def test_regular_fields_are_permutations_and_relu_is_exact(name):
     assert torch.allclose(out.mean((0, 2, 3, 4)), torch.zeros(3, dtype=out.dtype), atol=1e-12)
     assert torch.allclose(out.var((0, 2, 3, 4), unbiased=False), torch.ones(3, dtype=out.dtype), atol=1e-4)
     with pytest.raises(ValueError, match="RegularBatchNorm: rep must be regular_field_rep"):
-        RegularBatchNorm(group.regular_rep() * 3)
+        RegularBatchNorm(group.regular_rep().repeat(3))
 
 
 @pytest.mark.parametrize("name", ["D4", "C8"])
 def test_group_pooling_in_both_bases(name):
     group = group_from_name(name)
-    sampled, coefficients = regular_field_rep(group, 3), group.regular_rep() * 3
+    sampled, coefficients = regular_field_rep(group, 3), group.regular_rep().repeat(3)
     x = image(sampled)
     pooled = GroupPooling(sampled)(x)
     assert pooled.shape == (2, 3, 7, 7)

@@ -41,7 +41,7 @@ LAYERS = {  # a configuration and what its one-line repr must show
     "NormNonlinearity": (lambda: tnn.NormNonlinearity(REP), "NormNonlinearity(4x0e+2x1o, activation=silu, eps=0.001)"),
     "GaussianRadialBasis": (lambda: tnn.GaussianRadialBasis(6, 2.5, learnable=False),
                             "GaussianRadialBasis(6, cutoff=2.5, learnable=False)"),
-    "FourierNonlinearity": (lambda: tnn.FourierNonlinearity(group_from_name("C4").regular_rep() * 2),
+    "FourierNonlinearity": (lambda: tnn.FourierNonlinearity(group_from_name("C4").regular_rep().repeat(2)),
                             "FourierNonlinearity(1x0+1x1+1x2 x 2, samples=4, adaptive=False)"),
     "GroupLikelihood": (lambda: tnn.GroupLikelihood(group_from_name("D4")),
                         "GroupLikelihood(group=D4, max_frequency=2, samples=8, learnable=True)"),
@@ -69,9 +69,19 @@ def test_layers_print_their_configuration(name):
     assert repr(build()) == expected
 
 
-# layers whose parameters are all their own: construction draws them exactly once, in reset_parameters()
-ONCE = ["EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "NormNonlinearity", "GroupLikelihood",
-        "LocalHomologySheafConv", "LocalHomologySheafAttention", "NeuralSheafDiffusionConv"]
+# every layer with parameters draws them once, in reset_parameters(), except GramEdgeConv: as PyG's layers,
+# its torch.nn.Linear sublayers draw when built and again in the reset at the end of its __init__
+ONCE = ["EquivariantBatchNorm", "EquivariantBilinear", "EquivariantLinear", "EquivariantMLP", "NormNonlinearity",
+        "GaussianRadialBasis", "GroupLikelihood", "SteerableConv", "ImplicitSteerableConv", "LocalHomologySheafConv",
+        "LocalHomologySheafAttention", "NeuralSheafDiffusionConv"]
+
+
+def test_every_layer_with_parameters_resets_them():
+    for name, (build, _) in LAYERS.items():
+        layer = build()
+        if any(True for _ in layer.parameters()):
+            assert hasattr(layer, "reset_parameters"), name
+            assert name in ONCE or name in ("GramEdgeConv", "IsotypicBalance"), name
 
 
 @pytest.mark.parametrize("name", ONCE)

@@ -5,10 +5,8 @@ import torch
 from topoequi.symmetry import (
     SO3,
     Rep,
-    from_e3nn,
     from_escnn,
     group_from_name,
-    irreps_rep,
     to_e3nn,
     to_escnn,
 )
@@ -21,7 +19,7 @@ def test_e3nn_round_trip_and_identical_matrices():
     from e3nn import o3
 
     O3 = group_from_name("O(3)")
-    rep = from_e3nn("16x0e + 8x1o + 2x2e + 1x1e")
+    rep = Rep.from_e3nn("16x0e + 8x1o + 2x2e + 1x1e")
     assert rep.dim == 16 + 24 + 10 + 3
     assert str(to_e3nn(rep)) == "16x0e+8x1o+2x2e+1x1e"
     g = O3.sample(4, generator=torch.Generator().manual_seed(0))
@@ -32,7 +30,7 @@ def test_e3nn_round_trip_and_identical_matrices():
         lhs = o3.spherical_harmonics(l, x @ g[0].T, normalize=True)
         rhs = o3.spherical_harmonics(l, x, normalize=True) @ psi.matrices(g[:1])[0].T
         assert (lhs - rhs).abs().max() < TOL
-    assert to_e3nn(irreps_rep(SO3(), [((1,), 2), ((2,), 1)])) == o3.Irreps("2x1o+1x2e")
+    assert to_e3nn(Rep(SO3(), "2x1+1x2")) == o3.Irreps("2x1o+1x2e")
     with pytest.raises(ValueError, match="only SO\\(3\\) and O\\(3\\)"):
         to_e3nn(group_from_name("SO(2)").standard_rep)
 

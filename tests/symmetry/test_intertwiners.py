@@ -8,7 +8,6 @@ from topoequi.symmetry import (
     endomorphism_basis,
     group_from_name,
     hom_basis,
-    irreps_rep,
     tensor_product,
 )
 
@@ -97,14 +96,14 @@ def test_so3_clebsch_gordan_selection_rule():
 
 def test_tensor_product_decomposition():
     G = SO3()
-    v = irreps_rep(G, [((1,), 1)])
+    v = Rep(G, "1x1")
     prod = tensor_product(v, v)
     assert [(psi.id, m) for psi, m in prod.irreps] == [((0,), 1), ((1,), 1), ((2,), 1)]
     g = draws(G, 4, 2)
     kron = torch.einsum("bij,bkl->bikjl", v.matrices(g), v.matrices(g)).reshape(4, 9, 9)
     assert (prod.matrices(g) - kron).abs().max() < TOL
     so2 = group_from_name("SO(2)")
-    p = tensor_product(irreps_rep(so2, [((1,), 1)]), irreps_rep(so2, [((2,), 1)]))
+    p = tensor_product(Rep(so2, "1x1"), Rep(so2, "1x2"))
     assert sorted(psi.id[0] for psi, _ in p.irreps) == [1, 3]
 
 

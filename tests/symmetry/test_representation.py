@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from topoequi.symmetry import SO3, MulIrrep, Rep, decompose, group_from_name, irreps_rep
+from topoequi.symmetry import SO3, MulIrrep, Rep, decompose, group_from_name
 
 TOL = 1e-10
 
 
 def test_direct_sum_and_multiplicity():
     G = SO3()
-    rho = irreps_rep(G, [((0,), 16), ((1,), 8)])
+    rho = Rep.from_irreps(G, [(16, (0,)), (8, (1,))])
     assert rho.dim == 40 and rho.num_invariants == 16
     assert G.standard_rep.change_of_basis is None  # D^1(R) = R in the real spherical-harmonics basis
     q = torch.linalg.qr(torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(5)))[0]
@@ -93,16 +93,17 @@ def test_entries_iterate_index_and_slice_as_e3nn():
 def test_copies_print_and_act_as_direct_sums():
     rep = Rep("16x0e+8x1o")
     double = rep * 2
-    assert str(double) == "16x0e+8x1o+16x0e+8x1o" == str(rep + rep) and double == 2 * rep == rep + rep
-    assert str(Rep("16x0e") * 2) == "16x0e+16x0e" and str((Rep("16x0e") * 2).simplify()) == "32x0e"
+    assert str(double) == "32x0e+16x1o" and double == 2 * rep and double.dim == 2 * rep.dim
+    assert str(rep.repeat(2)) == "16x0e+8x1o+16x0e+8x1o" == str(rep + rep) and rep.repeat(2) == rep + rep
+    assert rep.repeat(2).simplify() == rep.repeat(2) and str(Rep("16x0e").repeat(2).simplify()) == "32x0e"
     assert str(Rep("1x0e+1x0e+2x1o+1x1o+1x0e").simplify()) == "2x0e+3x1o+1x0e"
     axial = group_from_name("SO(2)@R3")
     std = axial.standard_rep
-    assert std * 3 == std + std + std and (std * 3).change_of_basis is not None
+    assert std.repeat(3) == std + std + std and str(std * 3) == "3x0+3x1 (with change of basis)"
     g = axial.sample(4, generator=torch.Generator().manual_seed(1))
-    assert ((std * 3).matrices(g) - torch.block_diag(g[0], g[0], g[0])).abs()[0].max() < TOL
-    simple = (std * 3).simplify()
-    assert (simple.matrices(g) - (std * 3).matrices(g)).abs().max() == 0 and len(simple) == len(std) * 3
+    for copies in (std * 3, std.repeat(3)):  # both act as three blocks of the standard action
+        assert ((copies.matrices(g) - torch.block_diag(g[0], g[0], g[0])).abs()[0].max()) < TOL
+    assert len(std.repeat(3).simplify()) == len(std) * 3 and len(std * 3) == len(std)
     assert str(std) == "1x0+1x1 (with change of basis)"
     assert repr(Rep("2x0e+1x1o")) == "Rep('O(3)', '2x0e+1x1o')"
     assert eval(repr(Rep("D4", "2x0e+1x2o")), {"Rep": Rep}) == Rep("D4", "2x0e+1x2o")
@@ -117,7 +118,7 @@ def test_randn_and_constructors():
     assert Rep.trivial(so2, 3) == so2.trivial_rep(3) == Rep(so2, "3x0")
     assert Rep.standard(so2) == so2.standard_rep == Rep(so2, "1x1")
     assert Rep.regular(so2, 2) == so2.regular_rep(2) == Rep(so2, "1x0+1x1+1x2")
-    assert irreps_rep(so2, [((0,), 3), ((1,), 2)]) == rep == Rep.from_irreps("SO(2)", [(3, (0,)), (2, "1")])
+    assert rep == Rep.from_irreps("SO(2)", [(3, (0,)), (2, "1")]) == Rep(so2, [((0,), 3), ("1", 2)])
     assert Rep.cast("3x0+2x1", "SO(2)") == rep and Rep.cast(rep, so2) is rep
     with pytest.raises(ValueError, match="expected a representation of O\\(2\\), got one of SO\\(2\\)"):
         Rep.cast(rep, "O(2)")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from topoequi.symmetry import SO3, Rep, clebsch_gordan, group_from_name, irreps_rep
+from topoequi.symmetry import SO3, Rep, clebsch_gordan, group_from_name
 from topoequi.testing import assert_equivariant, equivariance_error
 
 O3 = group_from_name("O(3)")
@@ -36,7 +36,7 @@ def test_translation_breaking_function_fails():
 def test_cross_product_is_a_pseudovector():
     # a x b is SO(3)-equivariant, and O(3)-equivariant only as a pseudovector (1e), not as a vector (1o)
     a, b = torch.randn(4, 3, generator=GEN), torch.randn(4, 3, generator=GEN)
-    vector, pseudo = irreps_rep(O3, [((1, 1), 1)]), irreps_rep(O3, [((1, 0), 1)])
+    vector, pseudo = Rep(O3, "1x1o"), Rep(O3, "1x1e")
     cross = torch.linalg.cross
     assert assert_equivariant(cross, [a, b], [SO3().standard_rep] * 2, SO3().standard_rep)[0] < 1e-12
     assert assert_equivariant(cross, [a, b], [vector, vector], pseudo)[0] < 1e-12
@@ -59,7 +59,7 @@ def test_clebsch_gordan_product_and_tuple_outputs():
 
 def test_non_equivariant_linear_map_fails_and_module_is_cast_to_float64():
     G = SO3()
-    rep = irreps_rep(G, [((0,), 2), ((1,), 2)])
+    rep = Rep(G, "2x0+2x1")
     layer = torch.nn.Linear(rep.dim, rep.dim)  # generic weights mix irreps
     errors = equivariance_error(layer, [torch.randn(3, rep.dim)], [rep], rep)
     assert errors[0] > 1e-3

@@ -23,8 +23,8 @@ def _spectral(m: torch.Tensor) -> float:
 def test_linear_blocks_give_the_dense_norms(group):
     torch.manual_seed(0)
     g = group_from_name(group)
-    in_rep = g.regular_rep(3) * 2 + g.trivial_rep(3)
-    out_rep = g.regular_rep(3) * 3
+    in_rep = g.regular_rep(3).repeat(2) + g.trivial_rep(3)
+    out_rep = g.regular_rep(3).repeat(3)
     layer = EquivariantLinear(in_rep, out_rep, bias=False).double()
     dense = layer.matrix().T
     layer_blocks = fourier_blocks(layer)

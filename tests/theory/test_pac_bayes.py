@@ -17,8 +17,9 @@ from topoequi.theory.networks import homogeneous_cnn
 def _tiny_network() -> nn.Sequential:
     torch.manual_seed(0)
     c4 = group_from_name("C4")
-    return nn.Sequential(EquivariantLinear(c4.regular_rep() * 2, c4.regular_rep() * 3, bias=False), nn.ReLU(),
-                         EquivariantLinear(c4.regular_rep() * 3, c4.trivial_rep(4), bias=False), nn.ReLU(),
+    two, three = c4.regular_rep().repeat(2), c4.regular_rep().repeat(3)
+    return nn.Sequential(EquivariantLinear(two, three, bias=False), nn.ReLU(),
+                         EquivariantLinear(three, c4.trivial_rep(4), bias=False), nn.ReLU(),
                          nn.Linear(4, 3, bias=False)).double()
 
 

@@ -125,10 +125,10 @@ class ModelNet(InMemoryDataset):
         root (str): folder holding ``raw/<category>/{train,test}/*.off`` (PyG's layout)
             or the category folders themselves.
         name (str, optional): ``"10"`` or ``"40"``. (default: ``"40"``)
-        train (bool, optional): the training split, else the test split. (default: :obj:`True`)
+        train (bool, optional): the training split, else the test split. (default: ``True``)
         num_points (int, optional): surface points per shape. (default: ``1024``)
         seed (int, optional): seed of the sampling (shape ``i`` uses ``(seed, i)``). (default: ``0``)
-        progress (bool, optional): tqdm bar while processing. (default: :obj:`True`)
+        progress (bool, optional): tqdm bar while processing. (default: ``True``)
         transform, pre_filter: as in PyG.
 
     Every graph has ``pos`` :math:`(N, 3)` (float32, unit ball) and ``y`` :math:`(1,)`.

@@ -29,13 +29,13 @@ def fps(x: Tensor, batch: Tensor | None = None, ratio: float | None = 0.5, num: 
 
     Args:
         x (torch.Tensor): Points :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
-        batch (torch.Tensor, optional): Sorted example of every point. (default: :obj:`None`)
+        batch (torch.Tensor, optional): Sorted example of every point. (default: ``None``)
         ratio (float, optional): Fraction of each example to keep, in ``(0, 1]``;
             :math:`\lceil r \cdot n_b \rceil` points. (default: ``0.5``)
         num (int, optional): Keep exactly ``num`` points per example instead of
-            a ratio (an example with fewer points is an error). (default: :obj:`None`)
+            a ratio (an example with fewer points is an error). (default: ``None``)
         random_start (bool, optional): Start from a random point of every example
-            instead of its first one. (default: :obj:`False`)
+            instead of its first one. (default: ``False``)
         generator (torch.Generator, optional): Source of the random starts.
 
     Returns:

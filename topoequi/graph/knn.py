@@ -54,11 +54,11 @@ def knn(
         x (torch.Tensor): Points :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
         y (torch.Tensor): Queries :math:`\mathbf{Y} \in \mathbb{R}^{M \times D}` (same dtype).
         k (int): Number of neighbours (``>= 1``).
-        batch_x (torch.Tensor, optional): Sorted example of every point. (default: :obj:`None`)
-        batch_y (torch.Tensor, optional): Sorted example of every query. (default: :obj:`None`)
+        batch_x (torch.Tensor, optional): Sorted example of every point. (default: ``None``)
+        batch_y (torch.Tensor, optional): Sorted example of every query. (default: ``None``)
         cosine (bool, optional): Use the cosine distance (rows must be non-zero).
-            (default: :obj:`False`)
-        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+            (default: ``False``)
+        batch_size (int, optional): Number of examples, inferred when ``None``.
 
     Returns:
         ``[2, E]`` long tensor: row 0 indexes ``y``, row 1 indexes ``x``; sorted
@@ -81,15 +81,15 @@ def knn_graph(
     Args:
         x (torch.Tensor): Node positions :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
         k (int): Number of neighbours per node (``>= 1``).
-        batch (torch.Tensor, optional): Sorted example of every node. (default: :obj:`None`)
-        loop (bool, optional): If :obj:`True` a node is its own nearest
-            neighbour (distance 0); if :obj:`False` the node itself is excluded
-            and ``k`` other nodes are returned. (default: :obj:`False`)
+        batch (torch.Tensor, optional): Sorted example of every node. (default: ``None``)
+        loop (bool, optional): If ``True`` a node is its own nearest
+            neighbour (distance 0); if ``False`` the node itself is excluded
+            and ``k`` other nodes are returned. (default: ``False``)
         flow (str, optional): ``"source_to_target"``: ``edge_index[0]`` =
             neighbour (source), ``edge_index[1]`` = node (target), so every
             target has ``k`` incoming edges. (default: ``"source_to_target"``)
-        cosine (bool, optional): Use the cosine distance. (default: :obj:`False`)
-        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+        cosine (bool, optional): Use the cosine distance. (default: ``False``)
+        batch_size (int, optional): Number of examples, inferred when ``None``.
 
     Returns:
         ``[2, E]`` long tensor, sorted by target, then distance, then source.

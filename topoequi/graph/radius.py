@@ -50,11 +50,11 @@ def radius(
         y (torch.Tensor): Queries :math:`\mathbf{Y} \in \mathbb{R}^{M \times D}` (same dtype).
         r (float): The radius (``>= 0``; the test is strict).
         batch_x (torch.Tensor, optional): Sorted example of every point of ``x``.
-            (default: :obj:`None`, one example)
-        batch_y (torch.Tensor, optional): Sorted example of every query. (default: :obj:`None`)
+            (default: ``None``, one example)
+        batch_y (torch.Tensor, optional): Sorted example of every query. (default: ``None``)
         max_num_neighbors (int, optional): Keep at most this many neighbours per
-            query, those of smallest index; :obj:`None` keeps all. (default: :obj:`32`)
-        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+            query, those of smallest index; ``None`` keeps all. (default: ``32``)
+        batch_size (int, optional): Number of examples, inferred when ``None``.
 
     Returns:
         ``[2, E]`` long tensor: row 0 indexes ``y``, row 1 indexes ``x``;
@@ -78,15 +78,15 @@ def radius_graph(
     Args:
         x (torch.Tensor): Node positions :math:`\mathbf{X} \in \mathbb{R}^{N \times D}`.
         r (float): The radius (strict test, ``>= 0``).
-        batch (torch.Tensor, optional): Sorted example of every node. (default: :obj:`None`)
-        loop (bool, optional): Include self-loops. (default: :obj:`False`)
+        batch (torch.Tensor, optional): Sorted example of every node. (default: ``None``)
+        loop (bool, optional): Include self-loops. (default: ``False``)
         max_num_neighbors (int, optional): At most this many incoming neighbours
             per target, those of smallest index (self-loops are not counted when
-            ``loop=False``); :obj:`None` keeps all. (default: :obj:`32`)
+            ``loop=False``); ``None`` keeps all. (default: ``32``)
         flow (str, optional): ``"source_to_target"`` gives ``edge_index[0]`` =
             source :math:`j`, ``edge_index[1]`` = target :math:`i`;
             ``"target_to_source"`` swaps the rows. (default: ``"source_to_target"``)
-        batch_size (int, optional): Number of examples, inferred when :obj:`None`.
+        batch_size (int, optional): Number of examples, inferred when ``None``.
 
     Returns:
         ``[2, E]`` long tensor, sorted by target, then source.

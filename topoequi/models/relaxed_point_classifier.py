@@ -89,7 +89,7 @@ class RelaxedPointClassifier(nn.Module):
             raise ValueError(f"RelaxedPointClassifier: out_channels must be a positive int or a non-empty "
                              f"sequence of them, got {out_channels!r}")
         self.group, self.mode = group, mode
-        hidden, invariant = group.regular_rep() * channels, group.trivial_rep(channels)
+        hidden, invariant = group.regular_rep().repeat(channels), group.trivial_rep(channels)
         self.shared = num_layers - branch_layers
         branch = [hidden] * branch_layers + [invariant]  # a part's representations from the split on
         reps = [group.trivial_rep(in_channels)] + [hidden] * (self.shared - 1) + branch * len(parts)

@@ -73,34 +73,34 @@ class SheafNodeClassifier(torch.nn.Module):
     Args:
         in_channels (int): input features.
         num_classes (int): classes.
-        hidden_channels (int, optional): :math:`C`. (default: :obj:`16`)
-        stalk_width (int, optional): :math:`d`. (default: :obj:`4`)
-        num_layers (int, optional): diffusion layers. (default: :obj:`2`)
+        hidden_channels (int, optional): :math:`C`. (default: ``16``)
+        stalk_width (int, optional): :math:`d`. (default: ``4``)
+        num_layers (int, optional): diffusion layers. (default: ``2``)
         variant (str, optional): ``conv`` / ``attention`` (precomputed local
             homology sheaf), ``conv-constant`` / ``attention-constant`` (its first
             ``d - m - h`` coordinates plus ``m`` constant and ``h`` signed
             coordinates, :func:`~topoequi.topology.with_constant_sheaf`: leaves,
             whose local homology is zero, diffuse too), ``persistent`` / ``persistent-attention`` (sheaf
             learned through persistence), ``nsd`` (learned O(d) sheaf, no
-            topology). (default: :obj:`"conv"`)
-        dropout (float, optional): dropout inside the network. (default: :obj:`0.5`)
-        input_dropout (float, optional): dropout on the input features. (default: :obj:`0.0`)
+            topology). (default: ``"conv"``)
+        dropout (float, optional): dropout inside the network. (default: ``0.5``)
+        input_dropout (float, optional): dropout on the input features. (default: ``0.0``)
         constant_width (int, optional): ``m``, stalk coordinates of the constant
-            sheaf in the ``-constant`` variants. (default: :obj:`1`)
+            sheaf in the ``-constant`` variants. (default: ``1``)
         signed_width (int, optional): ``h``, stalk coordinates of the signed sheaf
             (restriction maps :math:`\pm 1`, a high-pass diffusion) in the
-            ``-constant`` variants, :math:`1 \le m + h < d`. (default: :obj:`0`)
+            ``-constant`` variants, :math:`1 \le m + h < d`. (default: ``0``)
         epsilon (bool, optional): learned residual weights in every layer,
             :math:`\mathbf{X} \leftarrow (1 + \tanh \boldsymbol{\varepsilon}) \odot \mathbf{X} - \dots`
-            (:class:`~topoequi.nn.conv.LocalHomologySheafConv`). (default: :obj:`False`)
+            (:class:`~topoequi.nn.conv.LocalHomologySheafConv`). (default: ``False``)
         residual_dropout (bool, optional): dropout on the whole state after every
-            layer (:obj:`True`), or, as in Neural Sheaf Diffusion, only on the
+            layer (``True``), or, as in Neural Sheaf Diffusion, only on the
             features entering each layer's Laplacian term, so the residual
-            stream and the decoder input are not dropped (:obj:`False`). (default: :obj:`True`)
+            stream and the decoder input are not dropped (``False``). (default: ``True``)
         augmented (bool, optional): normalise the Laplacian by :math:`D + I`,
             :math:`(D + I)^{-1/2} L (D + I)^{-1/2}` (Neural Sheaf Diffusion's
             normalisation), not the attention variants, whose coefficients
-            replace the normalisation. (default: :obj:`False`)
+            replace the normalisation. (default: ``False``)
 
     Shapes:
         - **input:** a :class:`~topoequi.topology.SimplicialComplex` with ``x``
@@ -173,7 +173,7 @@ class SheafNodeClassifier(torch.nn.Module):
         x = F.dropout(x, self.dropout, self.training)
         x = x.view(-1, self.stalk_width, self.hidden)
         for layer in self.layers:
-            x = layer(x, data.edges, restriction, data.triangles)
+            x = layer(x, data.edges.t(), restriction, data.triangles)
             if self.residual_dropout:
                 x = F.dropout(x, self.dropout, self.training)
         return self.lin_out(x.reshape(x.size(0), -1))

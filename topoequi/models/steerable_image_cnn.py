@@ -33,7 +33,7 @@ def field_block(group: Group | None, in_rep: Rep | int, channels: int, kernel_si
     if group.is_finite:
         rep = regular_field_rep(group, channels)
         return [SteerableImageConv(in_rep, rep, kernel_size), RegularBatchNorm(rep), nn.ReLU()], rep
-    rep = group.regular_rep(max_frequency) * channels
+    rep = group.regular_rep(max_frequency).repeat(channels)
     return [SteerableImageConv(in_rep, rep, kernel_size), Pixelwise(EquivariantBatchNorm(rep)),
             Pixelwise(FourierNonlinearity(rep, "relu", samples=fourier_samples(group, max_frequency)))], rep
 

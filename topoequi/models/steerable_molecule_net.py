@@ -110,7 +110,7 @@ class SteerableMoleculeNet(nn.Module):
             hidden, make_act = hidden_rep_for(self.group, hidden_irreps), GatedNonlinearity
         else:
             band = None if self.group.is_finite else fourier_frequency
-            hidden = self.group.regular_rep(band) * fourier_channels
+            hidden = self.group.regular_rep(band).repeat(fourier_channels)
             make_act = FourierNonlinearity.factory(adaptive=nonlinearity == "fourier")
         self.embedding = nn.Embedding(NUM_ATOM_TYPES, embedding_dim)
         static = 2 * NUM_ATOM_TYPES + NUM_BOND_TYPES + 1 if edge_attributes else 0

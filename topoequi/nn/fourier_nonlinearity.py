@@ -54,7 +54,7 @@ class FourierNonlinearity(nn.Module):
 
     Args:
         rep (Rep): ``channels`` copies of one band-limited regular representation,
-            ``G.regular_rep(L) * channels`` (irreps basis).
+            ``G.regular_rep(L).repeat(channels)`` (irreps basis).
         sigma (str or callable, optional): pointwise function, one of
             ``ACTIVATIONS`` or a callable on tensors. (default: ``"elu"``)
         samples (int or Tensor, optional): number of samples on ``G.grid``, or
@@ -210,7 +210,7 @@ class FourierNonlinearity(nn.Module):
 
 
 def _split_channels(rep: Rep) -> tuple[Rep, int]:
-    """``rep = single * channels`` with ``single`` a band-limited regular representation, or a ``ValueError``."""
+    """``rep = single.repeat(channels)`` with ``single`` a band-limited regular representation, or a ``ValueError``."""
     if not isinstance(rep, Rep):
         raise TypeError(f"FourierNonlinearity: rep must be a Rep, got {type(rep).__name__}")
     group = rep.group
@@ -219,5 +219,5 @@ def _split_channels(rep: Rep) -> tuple[Rep, int]:
     channels = rep.dim // single.dim if single is not None else 0
     if single is None or rep.change_of_basis is not None or rep.irreps != single.irreps * channels:
         raise ValueError(f"FourierNonlinearity: rep must be channels copies of one band-limited regular "
-                         f"representation, {group.name}.regular_rep(L) * channels (irreps basis); got {rep}")
+                         f"representation, {group.name}.regular_rep(L).repeat(channels) (irreps basis); got {rep}")
     return single, channels

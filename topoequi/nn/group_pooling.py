@@ -18,7 +18,7 @@ class GroupPooling(nn.Module):
     over all elements of a finite group (exactly invariant) or the evenly spread samples of
     SO(2) / O(2) (approximately). Fields are given either by their samples
     (:func:`~topoequi.nn.regular_fields.regular_field_rep`) or by their Fourier coefficients
-    (``group.regular_rep(L) * channels``, evaluated at the samples first).
+    (``group.regular_rep(L).repeat(channels)``, evaluated at the samples first).
 
     Args:
         rep (Rep): the input fields.
@@ -39,9 +39,9 @@ class GroupPooling(nn.Module):
         limit = None if rep.group.is_finite else top
         self.sampled = not rest and rep == regular_field_rep(rep.group, self.channels, limit)
         if not self.sampled:
-            if rest or rep != single * self.channels:
+            if rest or rep != single.repeat(self.channels):
                 raise ValueError(f"GroupPooling: rep must hold regular fields, regular_field_rep(group, C) or "
-                                 f"group.regular_rep(L) * C; got {rep}")
+                                 f"group.regular_rep(L).repeat(C); got {rep}")
             if rep.group.is_finite:
                 elements = rep.group.elements()
             else:

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from topoequi.nn.batch_norm import EquivariantBatchNorm
 from topoequi.nn.gate import GatedNonlinearity, NormNonlinearity
+from topoequi.nn.initialization import drawn_again_by_reset
 from topoequi.nn.linear import EquivariantLinear
 from topoequi.symmetry import Rep
 
@@ -49,21 +50,23 @@ class EquivariantMLP(nn.Module):
         if out_rep is None and not hidden_reps:
             raise ValueError("EquivariantMLP: give at least one hidden representation or an out_rep")
         self.in_rep = in_rep
-        layers: list[nn.Module] = []
-        rep = in_rep
-        for hidden in hidden_reps:
-            act = nonlinearity(hidden)
-            layers.append(EquivariantLinear(rep, act.in_rep))
-            if batch_norm:
-                layers.append(EquivariantBatchNorm(act.in_rep))
-            layers.append(act)
-            rep = act.out_rep
-        if out_rep is not None:
-            layers.append(EquivariantLinear(rep, out_rep))
-            rep = out_rep
-        self.out_rep = rep
-        self.layers = nn.Sequential(*layers)
+        with drawn_again_by_reset():
+            layers: list[nn.Module] = []
+            rep = in_rep
+            for hidden in hidden_reps:
+                act = nonlinearity(hidden)
+                layers.append(EquivariantLinear(rep, act.in_rep))
+                if batch_norm:
+                    layers.append(EquivariantBatchNorm(act.in_rep))
+                layers.append(act)
+                rep = act.out_rep
+            if out_rep is not None:
+                layers.append(EquivariantLinear(rep, out_rep))
+                rep = out_rep
+            self.out_rep = rep
+            self.layers = nn.Sequential(*layers)
         self.hidden_reps, self.batch_norm = list(hidden_reps), batch_norm
+        self.reset_parameters()
 
     def __repr__(self) -> str:
         hidden = ", ".join(str(r) for r in self.hidden_reps)

@@ -27,7 +27,7 @@ class PersistenceImage(nn.Module):
         birth_range (tuple): the birth axis ``(low, high)``.
         persistence_range (tuple): the persistence axis ``(low, high)``.
         sigma (float): Gaussian width, in filtration units.
-        weight_power (float, optional): the exponent :math:`q` of the weight. (default: :obj:`1.0`)
+        weight_power (float, optional): the exponent :math:`q` of the weight. (default: ``1.0``)
 
     Shapes:
         - **input:** points :math:`(P, 2)`, batch :math:`(P,)` (optional), ``num_graphs`` (optional)

@@ -27,8 +27,8 @@ class PersLay(nn.Module):
     Args:
         out_channels (int): size of :math:`\phi`'s output.
         hidden_channels (int): hidden width of :math:`\phi` and :math:`\mathrm{MLP}_w`.
-        aggr (str, optional): ``"sum"``, ``"mean"`` or ``"max"``. (default: :obj:`"sum"`)
-        weight (bool, optional): learn the weight function. (default: :obj:`True`)
+        aggr (str, optional): ``"sum"``, ``"mean"`` or ``"max"``. (default: ``"sum"``)
+        weight (bool, optional): learn the weight function. (default: ``True``)
 
     Shapes:
         - **input:** points :math:`(P, 2)`, batch :math:`(P,)` (optional), ``num_graphs`` (optional)

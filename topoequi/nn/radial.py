@@ -31,13 +31,18 @@ class GaussianRadialBasis(nn.Module):
         if num_basis < 1 or not cutoff > 0:
             raise ValueError(f"GaussianRadialBasis: need num_basis >= 1 and cutoff > 0, got {num_basis}, {cutoff}")
         self.num_basis, self.cutoff = num_basis, float(cutoff)
-        centers = torch.linspace(0.0, self.cutoff, num_basis)
-        log_width = torch.full((num_basis,), math.log(self.cutoff / num_basis))
         if learnable:
-            self.centers, self.log_width = nn.Parameter(centers), nn.Parameter(log_width)
+            self.centers, self.log_width = nn.Parameter(torch.empty(num_basis)), nn.Parameter(torch.empty(num_basis))
         else:
-            self.register_buffer("centers", centers)
-            self.register_buffer("log_width", log_width)
+            self.register_buffer("centers", torch.empty(num_basis))
+            self.register_buffer("log_width", torch.empty(num_basis))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Centers evenly spaced on ``[0, cutoff]``, widths ``cutoff / num_basis``."""
+        with torch.no_grad():
+            self.centers.copy_(torch.linspace(0.0, self.cutoff, self.num_basis))
+            self.log_width.fill_(math.log(self.cutoff / self.num_basis))
 
     def __repr__(self) -> str:
         learnable = isinstance(self.centers, nn.Parameter)

@@ -29,7 +29,7 @@ def regular_field_rep(group: Group, channels: int, max_frequency: int | None = N
     if q.shape[0] != q.shape[1] or (q @ q.T - torch.eye(q.shape[0], dtype=q.dtype)).abs().max() > 1e-9:
         raise ValueError(f"regular_field_rep: the {q.shape[0]} samples of {group} give no orthogonal basis of "
                          f"{single}")
-    return Rep(group, list(single.irreps) * channels, torch.block_diag(*[q] * channels))
+    return Rep(group, single.irreps, q).repeat(channels)
 
 
 class RegularBatchNorm(nn.Module):
@@ -63,6 +63,7 @@ class RegularBatchNorm(nn.Module):
             raise ValueError(f"RegularBatchNorm: rep must be regular_field_rep(group, channels, ...), got {rep}")
         self.in_rep = self.out_rep = rep
         self.norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum)
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         self.norm.reset_parameters()

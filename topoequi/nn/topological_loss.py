@@ -53,8 +53,8 @@ class TopologicalLoss(nn.Module):
     (AISTATS 2020, https://arxiv.org/abs/1905.12200).
 
     Args:
-        p (float, optional): the order. (default: :obj:`2.0`)
-        target (Tensor ``[Q, 2]``, optional): the target diagram. (default: :obj:`None`: total persistence)
+        p (float, optional): the order. (default: ``2.0``)
+        target (Tensor ``[Q, 2]``, optional): the target diagram. (default: ``None``: total persistence)
 
     Shapes:
         - **input:** points :math:`(P, 2)`, batch :math:`(P,)` (optional), ``num_graphs`` (optional)

@@ -13,7 +13,7 @@ from topoequi.symmetry.intertwiners import (
 )
 from topoequi.symmetry.planar import O2, SO2, Cyclic, Dihedral, PlanarGroup
 from topoequi.symmetry.rep_parsing import MulIrrep
-from topoequi.symmetry.representation import Rep, decompose, irreps_rep, tensor_product
+from topoequi.symmetry.representation import Rep, decompose, tensor_product
 from topoequi.symmetry.spatial import O3, SO3, Axial, Octahedral, WithReflection
 
 __all__ = [
@@ -40,13 +40,12 @@ __all__ = [
     "group_from_name",
     "hom_basis",
     "intertwiner_basis",
-    "irreps_rep",
     "sampling_matrix",
     "tensor_product",
 ]
 
 def __getattr__(name):  # conversions import e3nn / escnn lazily
-    if name in ("to_e3nn", "from_e3nn", "to_escnn", "from_escnn"):
+    if name in ("to_e3nn", "to_escnn", "from_escnn"):
         from topoequi.symmetry import convert
 
         return getattr(convert, name)

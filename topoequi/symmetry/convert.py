@@ -42,12 +42,6 @@ def to_e3nn(rep: Rep):
     return Irreps(out)
 
 
-def from_e3nn(irreps, group: Group | None = None) -> Rep:
-    """e3nn ``Irreps`` (or their string) as a representation of O(3) (or SO(3), ignoring parity);
-    the same as :meth:`Rep.from_e3nn`."""
-    return Rep.from_e3nn(irreps, group or "O(3)")
-
-
 # -- escnn -------------------------------------------------------------------------
 def escnn_gspace(group: Group, max_frequency: int = 3):
     """The escnn ``GSpace`` of ``group`` acting on R^2 or R^3 (reflections across the x axis in 2D)."""

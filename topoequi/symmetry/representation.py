@@ -14,7 +14,7 @@ entry, in feature order, and parses back to the same representation:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache, cached_property
 
 import torch
@@ -45,8 +45,8 @@ class Rep:
     Example::
 
         >>> rho = Rep("16x0e+8x1o")
-        >>> rho.dim, str(rho * 2), rho[1]
-        (40, '16x0e+8x1o+16x0e+8x1o', MulIrrep(mul=8, irrep=O(3)[1o]))
+        >>> rho.dim, str(rho * 2), str(rho.repeat(2)), rho[1]
+        (40, '32x0e+16x1o', '16x0e+8x1o+16x0e+8x1o', MulIrrep(mul=8, irrep=O(3)[1o]))
     """
 
     def __init__(self, group: Group | str, irreps: str | Iterable | None = None,
@@ -207,14 +207,37 @@ class Rep:
             q = torch.block_diag(self.change_of_basis_or_eye(), other.change_of_basis_or_eye())
         return Rep(self.group, self.irreps + other.irreps, q)
 
-    def __mul__(self, copies: int) -> Rep:
-        """``copies`` copies of the whole representation, one after the other (e3nn's and escnn's layout)."""
+    def __mul__(self, factor: int) -> Rep:
+        """Every multiplicity times ``factor``, each irrep's copies together: ``Rep("16x0e+8x1o") * 2`` is
+        ``32x0e+16x1o`` (features in that layout; with a change of basis, ``factor`` blocks of this
+        representation's features). :meth:`repeat` lays whole copies one after the other instead."""
+        if not isinstance(factor, int) or factor < 0:
+            raise ValueError(f"a representation can be multiplied by a non-negative int, got {factor!r}")
+        merged = [(psi, m * factor) for psi, m in self.irreps]
+        if self.change_of_basis is None:
+            return Rep(self.group, merged)
+        return Rep(self.group, merged, self.repeat(factor).change_of_basis_or_eye() @ self._copies_to_merged(factor))
+
+    __rmul__ = __mul__
+
+    def repeat(self, copies: int) -> Rep:
+        """``copies`` copies of the whole representation, one after the other (e3nn's ``Irreps * n`` and
+        escnn's ``FieldType([rho] * n)``): ``Rep("16x0e+8x1o").repeat(2)`` is ``16x0e+8x1o+16x0e+8x1o``."""
         if not isinstance(copies, int) or copies < 0:
-            raise ValueError(f"a representation can be multiplied by a non-negative int, got {copies!r}")
+            raise ValueError(f"Rep.repeat: copies must be a non-negative int, got {copies!r}")
         q = None if self.change_of_basis is None else torch.block_diag(*[self.change_of_basis] * copies)
         return Rep(self.group, self.irreps * copies, q)
 
-    __rmul__ = __mul__
+    def _copies_to_merged(self, factor: int) -> Tensor:
+        """The permutation ``P`` with ``x_repeated = P x_merged`` between the irreps bases of
+        ``self.repeat(factor)`` and ``self * factor``."""
+        p = torch.zeros(self.dim * factor, self.dim * factor, dtype=torch.float64)
+        for psi, start, m in self.entries():
+            block = psi.dim * m
+            for c in range(factor):
+                rows = torch.arange(c * self.dim + start, c * self.dim + start + block)
+                p[rows, torch.arange(factor * start + c * block, factor * start + (c + 1) * block)] = 1.0
+        return p
 
     def simplify(self) -> Rep:
         """Neighbouring entries of the same irrep merged (same layout): ``1x0e+1x0e+1x1o`` -> ``2x0e+1x1o``."""
@@ -329,12 +352,6 @@ def tensor_product(rep1: Rep, rep2: Rep) -> Rep:
         return torch.einsum("bij,bkl->bikjl", a, b).reshape(g.shape[0], rep1.dim * rep2.dim, -1)
 
     return decompose(rep1.group, kron, rep1.dim * rep2.dim)
-
-
-def irreps_rep(group: Group, spec: Sequence[tuple[tuple, int]]) -> Rep:
-    """``(id, multiplicity)`` pairs, the older spelling of :meth:`Rep.from_irreps`:
-    ``irreps_rep(SO3(), [((0,), 16), ((1,), 8)])`` is ``Rep("SO(3)", "16x0+8x1")``."""
-    return Rep.from_irreps(group, [(m, i) for i, m in spec])
 
 
 @cache

@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +180,7 @@ class Trainer:
     # ------------------------------------------------------------------ data
     def _device_loader(self, dataset):
         """The :class:`~topoequi.loader.DeviceLoader` of ``dataset`` when batches are built on the device."""
-        from topoequi.loader import DeviceLoader
+        from topoequi.loader.device_loader import device_loader_or_none
 
         path = self.config.data_path
         if path == "loader" or (path == "auto" and self.device.type != "cuda"):
@@ -189,18 +188,9 @@ class Trainer:
         key = id(dataset)
         if key not in self._device_loaders:
             try:
-                size = DeviceLoader.nbytes(dataset)
+                self._device_loaders[key] = device_loader_or_none(dataset, self.device)
             except TypeError:  # not an InMemoryDataset: the DataLoader it is
                 self._device_loaders[key] = None
-                return None
-            free = torch.cuda.mem_get_info(self.device)[0] if self.device.type == "cuda" else math.inf
-            if size > free / 4:
-                warnings.warn(f"Trainer: the dataset takes {size / 2**30:.1f} GiB, more than a quarter of the "
-                              f"free memory of {self.device}; batches are built by the DataLoader instead",
-                              stacklevel=2)
-                self._device_loaders[key] = None
-            else:
-                self._device_loaders[key] = DeviceLoader(dataset, self.device)
         return self._device_loaders[key]
 
     def _batches(self, dataset, order: list[int], batch_size: int):

@@ -39,7 +39,7 @@ def test_layer_matches_edge_by_edge_reference(zero_attention):
             att.att.zero_()
     x = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64)
     res = cx.restriction.double()
-    assert torch.allclose(att(x, cx.edges, res), reference(att, x, cx.edges, res), atol=1e-12)
+    assert torch.allclose(att(x, cx.edges.t(), res), reference(att, x, cx.edges, res), atol=1e-12)
 
 
 def test_coefficients_sum_to_one_per_vertex():
@@ -63,8 +63,8 @@ def test_permutation_equivariance(persistent):
     x = torch.randn(cx.num_nodes, 3, 3, dtype=torch.float64)
     perm = torch.randperm(cx.num_nodes)
     new = relabel(cx, perm)
-    out = att(x, cx.edges, cx.restriction.double(), cx.triangles)
-    out_perm = att(x[perm], new.edges, new.restriction.double(), new.triangles)
+    out = att(x, cx.edges.t(), cx.restriction.double(), cx.triangles)
+    out_perm = att(x[perm], new.edges.t(), new.restriction.double(), new.triangles)
     assert (out[perm] - out_perm).abs().max().item() < 1e-12
 
 
@@ -73,11 +73,11 @@ def test_persistent_attention_gradients_match_finite_differences():
     att = LocalHomologySheafAttention(2, 3, persistent=True).double()
     x = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64, requires_grad=True)
     probe = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64)
-    torch.autograd.gradcheck(lambda x: (att(x, cx.edges, triangles=cx.triangles) * probe).sum(), (x,),
+    torch.autograd.gradcheck(lambda x: (att(x, cx.edges.t(), triangles=cx.triangles) * probe).sum(), (x,),
                              eps=1e-6, atol=1e-5)
 
 
 def test_bad_input():
     cx = complex_with_sheaf()
     with pytest.raises(ValueError, match="LocalHomologySheafAttention: x must have shape"):
-        LocalHomologySheafAttention(2, 3)(torch.randn(cx.num_nodes, 6), cx.edges, cx.restriction)
+        LocalHomologySheafAttention(2, 3)(torch.randn(cx.num_nodes, 6), cx.edges.t(), cx.restriction)

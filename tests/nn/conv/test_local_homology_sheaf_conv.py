@@ -34,16 +34,16 @@ def test_update_rule_is_x_minus_laplacian():
     lap = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes).to_dense()
     y = (conv.left @ x @ conv.right).reshape(-1, 4)
     expected = x - (lap @ y).reshape_as(x)
-    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), expected, atol=1e-12)
+    assert torch.allclose(conv(x, cx.edges.t(), cx.restriction.double()), expected, atol=1e-12)
     # normalised: D^{-1/2} L D^{-1/2}
     conv.normalize = True
     norm = sheaf_laplacian(cx.edges, cx.restriction.double(), cx.num_nodes, normalized=True).to_dense()
-    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (norm @ y).reshape_as(x), atol=1e-12)
+    assert torch.allclose(conv(x, cx.edges.t(), cx.restriction.double()), x - (norm @ y).reshape_as(x), atol=1e-12)
     # augmented: (D + I)^{-1/2} L (D + I)^{-1/2}, D the diagonal of L (padding coordinates: D = 0, rows 0)
     conv.augmented = True
     inv = (lap.diagonal() + 1).rsqrt()
     aug = inv[:, None] * lap * inv[None, :]
-    assert torch.allclose(conv(x, cx.edges, cx.restriction.double()), x - (aug @ y).reshape_as(x), atol=1e-12)
+    assert torch.allclose(conv(x, cx.edges.t(), cx.restriction.double()), x - (aug @ y).reshape_as(x), atol=1e-12)
     assert not torch.allclose(aug, norm, atol=1e-3)
 
 
@@ -55,18 +55,18 @@ def test_epsilon_weights_the_residual_per_stalk_coordinate():
     plain = LocalHomologySheafConv(4, 3).double()
     conv = LocalHomologySheafConv(4, 3, epsilon=True).double()
     assert conv.eps.shape == (3, 1) and torch.equal(conv.eps, torch.zeros(3, 1, dtype=torch.float64))
-    assert torch.equal(conv(x, cx.edges, res), plain(x, cx.edges, res))      # eps = 0: X - sigma(L X)
+    assert torch.equal(conv(x, cx.edges.t(), res), plain(x, cx.edges.t(), res))      # eps = 0: X - sigma(L X)
     with torch.no_grad():
         conv.eps.copy_(torch.tensor([[0.5], [-1.0], [2.0]]))
     scale = 1 + torch.tanh(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64))
-    expected = scale[None, :, None] * x + (plain(x, cx.edges, res) - x)
-    assert torch.allclose(conv(x, cx.edges, res), expected, atol=1e-12)
+    expected = scale[None, :, None] * x + (plain(x, cx.edges.t(), res) - x)
+    assert torch.allclose(conv(x, cx.edges.t(), res), expected, atol=1e-12)
     att = LocalHomologySheafAttention(4, 3, epsilon=True).double()
     with torch.no_grad():
         att.eps.fill_(1.0)
     ref = LocalHomologySheafAttention(4, 3).double()
     ref.load_state_dict({k: v for k, v in att.state_dict().items() if k != "eps"})
-    assert torch.allclose(att(x, cx.edges, res), ref(x, cx.edges, res) + torch.tanh(torch.tensor(1.0)) * x,
+    assert torch.allclose(att(x, cx.edges.t(), res), ref(x, cx.edges.t(), res) + torch.tanh(torch.tensor(1.0)) * x,
                           atol=1e-12)
     assert NeuralSheafDiffusionConv(4, 3, epsilon=True).eps.shape == (3, 1)
 
@@ -81,29 +81,29 @@ def test_diffusion_dropout_keeps_the_residual(cls):
     with torch.no_grad():
         conv.eps.fill_(0.5)
     # p = 1 in training: the Laplacian term sees zeros, sigma(0) = 0, only (1 + tanh eps) X remains
-    assert torch.allclose(conv.train()(x, cx.edges, res), (1 + torch.tanh(torch.tensor(0.5))) * x, atol=1e-12)
+    assert torch.allclose(conv.train()(x, cx.edges.t(), res), (1 + torch.tanh(torch.tensor(0.5))) * x, atol=1e-12)
     plain = cls(4, 3, epsilon=True).double()
     plain.load_state_dict(conv.state_dict())
-    assert torch.equal(conv.eval()(x, cx.edges, res), plain.eval()(x, cx.edges, res))   # identity in eval
+    assert torch.equal(conv.eval()(x, cx.edges.t(), res), plain.eval()(x, cx.edges.t(), res))   # identity in eval
     if cls is NeuralSheafDiffusionConv:      # its maps are learned from the undropped X
         return
     half = cls(4, 3, diffusion_dropout=0.5).double().train()
     half.load_state_dict({k: v for k, v in plain.state_dict().items() if k != "eps"})
     torch.manual_seed(1)
-    out = half(x, cx.edges, res)
+    out = half(x, cx.edges.t(), res)
     torch.manual_seed(1)
     dropped = torch.nn.functional.dropout(x, 0.5)
     ref = cls(4, 3).double().eval()
     ref.load_state_dict(half.state_dict())
     # X - sigma(Delta W_1 dropout(X) W_2): the plain layer's Laplacian term on the dropped X, the undropped residual
-    assert torch.allclose(out, x + (ref(dropped, cx.edges, res) - dropped), atol=1e-12)
+    assert torch.allclose(out, x + (ref(dropped, cx.edges.t(), res) - dropped), atol=1e-12)
 
 
 def test_padding_coordinates_pass_through():
     cx = complex_with_sheaf(d=4)
     conv = LocalHomologySheafConv(2, 4).double()
     x = torch.randn(cx.num_nodes, 4, 2, dtype=torch.float64)
-    out = conv(x, cx.edges, cx.restriction.double())
+    out = conv(x, cx.edges.t(), cx.restriction.double())
     unused = ~cx.vertex_mask
     assert unused.any()
     assert torch.equal(out[unused], x[unused])
@@ -119,8 +119,8 @@ def test_permutation_equivariance(persistent):
     x = torch.randn(cx.num_nodes, 3, 3, dtype=torch.float64)
     perm = torch.randperm(cx.num_nodes)
     new = relabel(cx, perm)
-    out = conv(x, cx.edges, cx.restriction.double(), cx.triangles)
-    out_perm = conv(x[perm], new.edges, new.restriction.double(), new.triangles)
+    out = conv(x, cx.edges.t(), cx.restriction.double(), cx.triangles)
+    out_perm = conv(x[perm], new.edges.t(), new.restriction.double(), new.triangles)
     err = (out[perm] - out_perm).abs().max().item()
     assert err < 1e-12, err
 
@@ -132,17 +132,17 @@ def test_persistent_gradients_match_finite_differences():
     probe = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64)
 
     # gradient w.r.t. the features (through the weights |x_u - x_v| and the maps) and the scale
-    torch.autograd.gradcheck(lambda x: (conv(x, cx.edges, triangles=cx.triangles) * probe).sum(), (x,),
+    torch.autograd.gradcheck(lambda x: (conv(x, cx.edges.t(), triangles=cx.triangles) * probe).sum(), (x,),
                              eps=1e-6, atol=1e-5)
     scale = conv.scale
-    (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().backward()
+    (conv(x, cx.edges.t(), triangles=cx.triangles) * probe).sum().backward()
     g = scale.grad.item()
     h = 1e-6
     with torch.no_grad():
         scale += h
-        up = (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().item()
+        up = (conv(x, cx.edges.t(), triangles=cx.triangles) * probe).sum().item()
         scale -= 2 * h
-        down = (conv(x, cx.edges, triangles=cx.triangles) * probe).sum().item()
+        down = (conv(x, cx.edges.t(), triangles=cx.triangles) * probe).sum().item()
         scale += h
     assert abs(g - (up - down) / (2 * h)) < 1e-6 * max(1.0, abs(g))
 
@@ -157,23 +157,23 @@ def test_nsd_control_equivariance_and_orthogonal_maps():
     assert torch.allclose(maps.transpose(-1, -2) @ maps, eye.expand_as(maps), atol=1e-12)
     perm = torch.randperm(cx.num_nodes)
     new = relabel(cx, perm)
-    out = conv(x, cx.edges)
-    assert torch.allclose(out[perm], conv(x[perm], new.edges), atol=1e-12)
+    out = conv(x, cx.edges.t())
+    assert torch.allclose(out[perm], conv(x[perm], new.edges.t()), atol=1e-12)
     diag = NeuralSheafDiffusionConv(3, 3, maps="diagonal").double()
-    assert torch.allclose(diag(x, cx.edges)[perm], diag(x[perm], new.edges), atol=1e-12)
+    assert torch.allclose(diag(x, cx.edges.t())[perm], diag(x[perm], new.edges.t()), atol=1e-12)
 
 
 def test_bad_input():
     cx = complex_with_sheaf()
     conv = LocalHomologySheafConv(4, 3)
     with pytest.raises(ValueError, match="LocalHomologySheafConv: x must have shape"):
-        conv(torch.randn(cx.num_nodes, 12), cx.edges, cx.restriction)
+        conv(torch.randn(cx.num_nodes, 12), cx.edges.t(), cx.restriction)
     with pytest.raises(ValueError, match="LocalHomologySheafConv: restriction \\(\\[E, 2, d, d\\]\\) is required"):
-        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges)
+        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges.t())
     with pytest.raises(ValueError, match="LocalHomologySheafConv: restriction must have shape"):
-        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges, cx.restriction[:, :, :2, :2])
+        conv(torch.randn(cx.num_nodes, 3, 4), cx.edges.t(), cx.restriction[:, :, :2, :2])
     with pytest.raises(ValueError, match="persistent=True needs triangles"):
-        LocalHomologySheafConv(4, 3, persistent=True)(torch.randn(cx.num_nodes, 3, 4), cx.edges)
+        LocalHomologySheafConv(4, 3, persistent=True)(torch.randn(cx.num_nodes, 3, 4), cx.edges.t())
     with pytest.raises(ValueError, match="LocalHomologySheafConv: channels"):
         LocalHomologySheafConv(0, 3)
     with pytest.raises(ValueError, match="LocalHomologySheafConv: augmented=True needs normalize=True"):
@@ -188,4 +188,4 @@ def test_graph_without_edges_is_left_unchanged(persistent):
     assert cx.vertex_dims.tolist() == [[1, 0, 0]] * 4          # isolated vertices: H_0 = R
     conv = LocalHomologySheafConv(3, 2, persistent=persistent)
     x = torch.randn(4, 2, 3)
-    assert torch.equal(conv(x, cx.edges, cx.restriction, cx.triangles), x)
+    assert torch.equal(conv(x, cx.edges.t(), cx.restriction, cx.triangles), x)

@@ -6,7 +6,7 @@ import torch
 
 from topoequi.nn import ImplicitSteerableConv, SteerableConv
 from topoequi.nn.conv.steerable_conv import radial_harmonics
-from topoequi.symmetry import Rep, from_e3nn, group_from_name
+from topoequi.symmetry import Rep, group_from_name
 from topoequi.symmetry.harmonics import harmonics
 from topoequi.testing import assert_equivariant
 
@@ -115,12 +115,13 @@ def test_subgroup_kernels_are_richer_than_o3_kernels():
 @pytest.mark.parametrize("cls", CONVS)
 def test_fused_aggregation_equals_message_passing_and_permutation(cls):
     group = group_from_name("O(3)")
-    rep = from_e3nn("4x0e+2x1o+1x2e")
+    rep = Rep.from_e3nn("4x0e+2x1o+1x2e")
     pos, edge_index, gen = graph(group, n=12, e=50, seed=2)
     x = torch.randn(12, rep.dim, generator=gen, dtype=torch.float64)
     pos = pos.double()
     for aggr in ("add", "mean"):
         conv = cls(rep, rep, cutoff=3.0, aggr=aggr).double()
+        assert conv.aggr == aggr  # honoured: PyG's own aggregation on the message-passing path
         fused = conv(x, pos, edge_index)
         conv.fused = False
         reference = conv(x, pos, edge_index)
@@ -132,12 +133,14 @@ def test_fused_aggregation_equals_message_passing_and_permutation(cls):
         shuffled = inv[edge_index][:, torch.randperm(50, generator=gen)]
         out = conv(x[perm], pos[perm], shuffled)
         assert (out - fused[perm]).abs().max() < 1e-12
+    with pytest.raises(ValueError, match="aggr must be 'add' or 'mean'"):
+        cls(rep, rep, aggr="max")
 
 
 @pytest.mark.parametrize("cls", CONVS)
 def test_gradcheck_tiny(cls):
     group = group_from_name("SO(3)")
-    rep = from_e3nn("2x0e+1x1o", group)
+    rep = Rep.from_e3nn("2x0e+1x1o", group)
     conv = cls(rep, rep, cutoff=2.5, num_radial=3).double()
     gen = torch.Generator().manual_seed(3)
     pos = torch.randn(4, 3, generator=gen, dtype=torch.float64, requires_grad=True)
@@ -148,7 +151,7 @@ def test_gradcheck_tiny(cls):
 
 @pytest.mark.parametrize("cls", CONVS)
 def test_no_edges_and_isolated_nodes_give_bias_only(cls):
-    rep = from_e3nn("3x0e+2x1o")
+    rep = Rep.from_e3nn("3x0e+2x1o")
     conv = cls(rep, rep)
     with torch.no_grad():
         conv.bias.fill_(0.7)
@@ -164,7 +167,7 @@ def test_no_edges_and_isolated_nodes_give_bias_only(cls):
 
 def test_bad_input_is_named():
     group = group_from_name("O(3)")
-    rep = from_e3nn("3x0e+2x1o")
+    rep = Rep.from_e3nn("3x0e+2x1o")
     conv = ImplicitSteerableConv(rep, rep, edge_rep=group.trivial_rep(2))
     x, pos, ei = torch.randn(4, rep.dim), torch.randn(4, 3), torch.tensor([[0, 1], [1, 2]])
     ea = torch.randn(2, 2)

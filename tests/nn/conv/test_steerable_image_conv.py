@@ -114,7 +114,7 @@ def test_eval_caches_the_filter_and_export_is_a_plain_conv2d():
 def test_gradients_reach_the_weights():
     group = group_from_name("O(2)")
     rep = group.regular_rep(2)
-    conv = SteerableImageConv(rep * 2, rep, 3)
+    conv = SteerableImageConv(rep.repeat(2), rep, 3)
     conv(torch.randn(2, rep.dim * 2, 7, 7)).square().sum().backward()
     assert conv.field_counts == (1, 2)  # two copies of one field: the field-pair basis
     assert all(p.grad is not None and p.grad.abs().max() > 0 for p in conv.parameters())
@@ -124,7 +124,7 @@ def test_gradients_reach_the_weights():
 def test_field_pair_basis_is_the_general_basis_per_pair(name):
     """C_out x C_in copies of one field: same parameter count and equivariance as the general path."""
     group = group_from_name(name)
-    rep = regular_field_rep(group, 3) if group.is_finite else group.regular_rep(2) * 3
+    rep = regular_field_rep(group, 3) if group.is_finite else group.regular_rep(2).repeat(3)
     fast, general = SteerableImageConv(rep, rep, 3), SteerableImageConv(rep, rep, 3, split_fields=False)
     assert fast.field_counts == (3, 3) and general.field_counts is None
     assert sum(p.numel() for p in fast.parameters()) == sum(p.numel() for p in general.parameters())
@@ -134,8 +134,8 @@ def test_field_pair_basis_is_the_general_basis_per_pair(name):
 
 def test_interpolated_rotation_agrees_with_the_exact_one():
     group = group_from_name("SO(2)")
-    x = torch.randn(1, 2, 9, 9, dtype=torch.float64)
-    near = group.from_angle(torch.tensor([torch.pi / 2 + 1e-9]))[0]
+    x = torch.randn(1, 2, 9, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    near = group.from_angle(torch.tensor([torch.pi / 2 + 1e-9], dtype=torch.float64))[0]
     exact = transform_image(x, near.round(), group.standard_rep)
     assert (transform_image(x, near, group.standard_rep) - exact).abs().max() < 1e-6
     assert not torch.equal(exact, x)

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from topoequi.nn.conv.steerable_conv import radial_harmonics
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
 from topoequi.nn.group_likelihood import GroupLikelihood
+from topoequi.nn.initialization import drawn_again_by_reset
 from topoequi.nn.mlp import EquivariantMLP
 from topoequi.nn.radial import GaussianRadialBasis
 from topoequi.symmetry import Rep
@@ -53,15 +54,10 @@ class ImplicitSteerableConv(SteerableMessagePassing):
         K(x, z) = \varphi(\|x\|)\; L\Big(\big[h_{l,r}(\|x\|, z)\, Y^l(\hat x)\big]_{l,r}\Big),
         \qquad h_{l,r} = \phi_r(\|x\|) + \mathrm{MLP}(\phi(\|x\|), z)_{l,r},
 
-    one profile per Gaussian shell and harmonic copy: the analytic basis of
-    :class:`SteerableConv` (its rings times harmonics) plus a learned
-    correction that depends on the length and the attributes. The MLP's last
-    layer starts at zero, so the layer starts as the analytic one. For SO(3),
-    O(3), SO(2) and O(2) this form loses nothing: an equivariant map of one
-    vector into an irrep is a radial function times its harmonic (the
-    stabilizer of a direction fixes one vector of the irrep), so with invariant
-    :math:`z` every kernel of the equivariant MLP has this form; for a finite
-    :math:`G` it is a subset. It is cheaper: no gates or irreps on the edges.
+    one profile per Gaussian shell and harmonic copy, starting at the analytic basis of
+    :class:`SteerableConv` (the MLP's last layer starts at zero). For SO(3), O(3), SO(2) and
+    O(2) this form loses nothing (see :doc:`/derivations`); it is cheaper: no gates or irreps
+    on the edges.
 
     Args:
         in_rep (Rep): input feature representation.
@@ -107,39 +103,42 @@ class ImplicitSteerableConv(SteerableMessagePassing):
             raise ValueError(f"ImplicitSteerableConv: num_layers must be >= 2, got {num_layers}")
         if mlp not in ("equivariant", "invariant"):
             raise ValueError(f"ImplicitSteerableConv: mlp must be 'equivariant' or 'invariant', got {mlp!r}")
-        harmonic_rep = harmonics_rep(group, max_frequency)
-        if mlp == "equivariant":
-            mlp_in = harmonic_rep + group.trivial_rep(num_radial)
-            if edge_rep is not None:
-                mlp_in = mlp_in + Rep(group, edge_rep.irreps)
-            hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
-            kernel_mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
-            # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
-            kernel_rep = kernel_mlp.out_rep + group.trivial_rep(1)
-        else:
-            if edge_rep is not None and edge_rep.num_invariants != edge_rep.dim:
-                raise ValueError(f"ImplicitSteerableConv: mlp='invariant' needs invariant edge attributes, "
-                                 f"got edge_rep={edge_rep}")
-            if hidden_rep is not None or batch_norm:
-                raise ValueError("ImplicitSteerableConv: hidden_rep and batch_norm are options of mlp='equivariant'")
-            copies = sum(m for _, m in harmonic_rep.irreps)
-            widths = [num_radial + (edge_rep.dim if edge_rep is not None else 0)] + [channels] * (num_layers - 1)
-            layers = [layer for a, b in pairwise(widths) for layer in (nn.Linear(a, b), nn.SiLU())]
-            kernel_mlp = nn.Sequential(*layers, nn.Linear(channels, num_radial * copies))
-            kernel_rep = Rep(group, [(psi, num_radial * m) for psi, m in harmonic_rep.irreps])
-        super().__init__(in_rep, out_rep, kernel_rep, cutoff, edge_rep, aggr, bias, fused, likelihood)
+        if mlp == "invariant" and edge_rep is not None and edge_rep.num_invariants != edge_rep.dim:
+            raise ValueError(f"ImplicitSteerableConv: mlp='invariant' needs invariant edge attributes, "
+                             f"got edge_rep={edge_rep}")
+        if mlp == "invariant" and (hidden_rep is not None or batch_norm):
+            raise ValueError("ImplicitSteerableConv: hidden_rep and batch_norm are options of mlp='equivariant'")
+        with drawn_again_by_reset():
+            harmonic_rep = harmonics_rep(group, max_frequency)
+            if mlp == "equivariant":
+                mlp_in = harmonic_rep + group.trivial_rep(num_radial)
+                if edge_rep is not None:
+                    mlp_in = mlp_in + Rep(group, edge_rep.irreps)
+                hidden = hidden_rep if hidden_rep is not None else default_hidden_rep(mlp_in, channels)
+                kernel_mlp = EquivariantMLP(mlp_in, [hidden] * (num_layers - 1), None, nonlinearity, batch_norm)
+                # the kernel features: the MLP's last hidden layer and a constant (the bias of its last layer)
+                kernel_rep = kernel_mlp.out_rep + group.trivial_rep(1)
+            else:
+                copies = sum(m for _, m in harmonic_rep.irreps)
+                widths = [num_radial + (edge_rep.dim if edge_rep is not None else 0)] + [channels] * (num_layers - 1)
+                layers = [layer for a, b in pairwise(widths) for layer in (nn.Linear(a, b), nn.SiLU())]
+                kernel_mlp = nn.Sequential(*layers, nn.Linear(channels, num_radial * copies))
+                kernel_rep = Rep(group, [(psi, num_radial * m) for psi, m in harmonic_rep.irreps])
+            super().__init__(in_rep, out_rep, kernel_rep, cutoff, edge_rep, aggr, bias, fused, likelihood)
         self.max_frequency, self.harmonic_rep, self.mlp = max_frequency, harmonic_rep, mlp
         self.radial = GaussianRadialBasis(num_radial, cutoff)
         self.kernel_mlp = kernel_mlp
-        if mlp == "invariant":
-            self.reset_parameters()
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        super().reset_parameters()
-        layers = self.kernel_mlp if self.mlp == "invariant" else self.kernel_mlp.layers
-        for layer in layers:
-            if hasattr(layer, "reset_parameters"):
+        """The kernel MLP, then the bilinear map (the order in which ``__init__`` builds them)."""
+        if self.mlp == "invariant":
+            for layer in self.kernel_mlp[::2]:
                 layer.reset_parameters()
+        else:
+            self.kernel_mlp.reset_parameters()
+        super().reset_parameters()
+        self.radial.reset_parameters()
         if self.mlp == "invariant":  # start at the analytic basis
             nn.init.zeros_(self.kernel_mlp[-1].weight)
             nn.init.zeros_(self.kernel_mlp[-1].bias)

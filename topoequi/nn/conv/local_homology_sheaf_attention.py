@@ -41,15 +41,15 @@ class LocalHomologySheafAttention(SheafDiffusion):
     Args:
         channels (int): :math:`C`.
         stalk_width (int): :math:`d`.
-        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
-        negative_slope (float, optional): of the LeakyReLU. (default: :obj:`0.2`)
-        dropout (float, optional): dropout on the coefficients. (default: :obj:`0.0`)
-        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
-        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+        persistent (bool, optional): learn the sheaf from the features. (default: ``False``)
+        negative_slope (float, optional): of the LeakyReLU. (default: ``0.2``)
+        dropout (float, optional): dropout on the coefficients. (default: ``0.0``)
+        act (str, optional): :math:`\sigma`; ``None`` for the identity. (default: ``"elu"``)
+        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: ``0.5``)
         epsilon (bool, optional): learn :math:`\boldsymbol{\varepsilon}` (else 0), as in
-            :class:`LocalHomologySheafConv`. (default: :obj:`False`)
+            :class:`LocalHomologySheafConv`. (default: ``False``)
         diffusion_dropout (float, optional): dropout on the features entering the
-            Laplacian term, as in :class:`LocalHomologySheafConv`. (default: :obj:`0.0`)
+            Laplacian term, as in :class:`LocalHomologySheafConv`. (default: ``0.0``)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
@@ -71,9 +71,9 @@ class LocalHomologySheafAttention(SheafDiffusion):
         super().reset_parameters()
         glorot(self.att)
 
-    def forward(self, x: Tensor, edges: Tensor, restriction: Tensor | None = None,
+    def forward(self, x: Tensor, edge_index: Tensor, restriction: Tensor | None = None,
                 triangles: Tensor | None = None) -> Tensor:
-        self.check_input(x, edges)
+        edges = self.check_input(x, edge_index)
         res = self.sheaf(x, edges, restriction, triangles)
         y = self.mix(x)
         n = x.size(0)

@@ -108,17 +108,19 @@ class SheafDiffusion(MessagePassing):
                              f"{self.stalk_width}], got {list(restriction.shape)}")
         return restriction.to(x.dtype)
 
-    def check_input(self, x: Tensor, edges: Tensor) -> None:
+    def check_input(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """The edges ``[E, 2]`` of ``edge_index`` ``[2, E]`` (each edge of the complex once), after checking shapes."""
         name = self.__class__.__name__
         if x.dim() != 3 or x.shape[1:] != (self.stalk_width, self.channels):
             raise ValueError(f"{name}: x must have shape [N, {self.stalk_width}, {self.channels}], "
                              f"got {list(x.shape)}")
-        if edges.dim() != 2 or edges.size(1) != 2:
-            raise ValueError(f"{name}: edges must have shape [E, 2], got {list(edges.shape)}")
+        if edge_index.dim() != 2 or edge_index.size(0) != 2:
+            raise ValueError(f"{name}: edge_index must have shape [2, E], got {list(edge_index.shape)}")
+        return edge_index.t()
 
-    def forward(self, x: Tensor, edges: Tensor, restriction: Tensor | None = None,
+    def forward(self, x: Tensor, edge_index: Tensor, restriction: Tensor | None = None,
                 triangles: Tensor | None = None) -> Tensor:
-        self.check_input(x, edges)
+        edges = self.check_input(x, edge_index)
         res = self.sheaf(x, edges, restriction, triangles)
         y = self.mix(x)
         edge_index, _, cross, diag = laplacian_blocks(edges, res, x.size(0), self.normalize, self.augmented)
@@ -180,20 +182,21 @@ class LocalHomologySheafConv(SheafDiffusion):
     Args:
         channels (int): :math:`C`, channels per stalk coordinate.
         stalk_width (int): :math:`d`.
-        persistent (bool, optional): learn the sheaf from the features. (default: :obj:`False`)
-        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
+        persistent (bool, optional): learn the sheaf from the features. (default: ``False``)
+        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: ``True``)
         augmented (bool, optional): normalise by :math:`D + I` instead,
-            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, as Neural Sheaf Diffusion does. (default: :obj:`False`)
-        act (str, optional): :math:`\sigma`; :obj:`None` for the identity. (default: :obj:`"elu"`)
-        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: :obj:`0.5`)
+            :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`, as Neural Sheaf Diffusion does. (default: ``False``)
+        act (str, optional): :math:`\sigma`; ``None`` for the identity. (default: ``"elu"``)
+        temperature (float, optional): :math:`\tau` of the persistent sheaf. (default: ``0.5``)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`.
-            (default: :obj:`False`)
+            (default: ``False``)
         diffusion_dropout (float, optional): dropout on the features entering the
-            Laplacian term. (default: :obj:`0.0`)
+            Laplacian term. (default: ``0.0``)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
-        - **input:** features :math:`(|V|, d, C)`, ``edges`` :math:`(|E|, 2)` sorted,
+        - **input:** features :math:`(|V|, d, C)`, ``edge_index`` :math:`(2, |E|)` (each edge of the complex
+          once, sorted),
           ``restriction`` :math:`(|E|, 2, d, d)` (fixed sheaf) or ``triangles``
           :math:`(|T|, 3)` (persistent sheaf)
         - **output:** :math:`(|V|, d, C)`

@@ -29,17 +29,17 @@ class NeuralSheafDiffusionConv(SheafDiffusion):
     Args:
         channels (int): :math:`C`.
         stalk_width (int): :math:`d`.
-        maps (str, optional): :obj:`"orthogonal"` or :obj:`"diagonal"`. (default: :obj:`"orthogonal"`)
-        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: :obj:`True`)
-        augmented (bool, optional): use :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`. (default: :obj:`False`)
-        act (str, optional): :math:`\sigma`. (default: :obj:`"elu"`)
+        maps (str, optional): ``"orthogonal"`` or ``"diagonal"``. (default: ``"orthogonal"``)
+        normalize (bool, optional): use :math:`D^{-1/2} L D^{-1/2}`. (default: ``True``)
+        augmented (bool, optional): use :math:`(D + I)^{-1/2} L (D + I)^{-1/2}`. (default: ``False``)
+        act (str, optional): :math:`\sigma`. (default: ``"elu"``)
         epsilon (bool, optional): learn the residual weights :math:`\boldsymbol{\varepsilon}`
-            of :class:`LocalHomologySheafConv`. (default: :obj:`False`)
-        diffusion_dropout (float, optional): as in :class:`LocalHomologySheafConv`. (default: :obj:`0.0`)
+            of :class:`LocalHomologySheafConv`. (default: ``False``)
+        diffusion_dropout (float, optional): as in :class:`LocalHomologySheafConv`. (default: ``0.0``)
         **kwargs: passed to :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
-        - **input:** features :math:`(|V|, d, C)`, ``edges`` :math:`(|E|, 2)`
+        - **input:** features :math:`(|V|, d, C)`, ``edge_index`` :math:`(2, |E|)`, each edge of the complex once
         - **output:** :math:`(|V|, d, C)`
     """
 

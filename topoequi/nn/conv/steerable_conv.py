@@ -5,6 +5,7 @@ from torch import Tensor
 
 from topoequi.nn.conv.steerable_message_passing import SteerableMessagePassing
 from topoequi.nn.group_likelihood import GroupLikelihood
+from topoequi.nn.initialization import drawn_again_by_reset
 from topoequi.nn.radial import GaussianRadialBasis
 from topoequi.symmetry import Rep
 from topoequi.symmetry.harmonics import harmonics, harmonics_rep, radial_harmonics
@@ -51,9 +52,15 @@ class SteerableConv(SteerableMessagePassing):
         group = in_rep.group
         harmonic_rep = harmonics_rep(group, max_frequency)
         kernel_rep = Rep(group, [(psi, num_radial * m) for psi, m in harmonic_rep.irreps])
-        super().__init__(in_rep, out_rep, kernel_rep, cutoff, None, aggr, bias, fused, likelihood)
+        with drawn_again_by_reset():
+            super().__init__(in_rep, out_rep, kernel_rep, cutoff, None, aggr, bias, fused, likelihood)
         self.max_frequency, self.harmonic_rep = max_frequency, harmonic_rep
         self.radial = GaussianRadialBasis(num_radial, cutoff, learnable=learnable_radial)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.radial.reset_parameters()
 
     def kernel_features(self, rel: Tensor, length: Tensor, edge_attr: Tensor | None) -> Tensor:
         return radial_harmonics(self.radial(length), harmonics(rel, self.group, self.max_frequency),

@@ -123,7 +123,7 @@ class SteerableImageConv(nn.Module):
         width (float, optional): width :math:`\sigma` of the Gaussian rings, in pixels. (default: ``0.6``)
         bias (bool, optional): learn a bias on the invariant outputs. (default: ``True``)
         split_fields (bool, optional): when ``in_rep`` and ``out_rep`` are copies of one field each
-            (invariant channels, :func:`~topoequi.nn.regular_field_rep`, ``G.regular_rep(L) * C``),
+            (invariant channels, :func:`~topoequi.nn.regular_field_rep`, ``G.regular_rep(L).repeat(C)``),
             parametrize the filter by the single-field basis, :math:`K = \sum_n W_{oin} B_n`: the
             same kernels and parameter count, one matrix product per filter. (default: ``True``)
 

@@ -1,6 +1,8 @@
 """Shared machinery of the steerable point convolutions."""
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
@@ -10,6 +12,11 @@ from topoequi.nn.group_likelihood import GroupLikelihood
 from topoequi.nn.radial import cosine_cutoff
 from topoequi.symmetry import Rep
 from topoequi.validation import check_values
+
+
+def in_degree(dst: Tensor, num_nodes: int) -> Tensor:
+    """Edges into each node, counted without reading anything back to the host (``bincount`` does on CUDA)."""
+    return torch.zeros(num_nodes, dtype=torch.long, device=dst.device).index_add_(0, dst, torch.ones_like(dst))
 
 
 def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int,
@@ -31,7 +38,7 @@ def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: in
         return x.new_zeros(num_nodes, kernel.shape[1], x.shape[1])
     order = torch.argsort(dst, stable=True)
     dst_sorted = dst.index_select(0, order)
-    degree = torch.bincount(dst_sorted, minlength=num_nodes)
+    degree = in_degree(dst_sorted, num_nodes)
     slot = torch.arange(num_edges, device=dst.device) - (torch.cumsum(degree, 0) - degree).index_select(0, dst_sorted)
     width = max_degree if max_degree is not None and dst.device.type != "cpu" else int(degree.max())
     edge_at = torch.full((num_nodes, width), num_edges, dtype=torch.long, device=dst.device)
@@ -41,6 +48,17 @@ def outer_aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: in
     h = torch.cat([kernel, kernel.new_zeros(1, kernel.shape[1])]).index_select(0, edge_at)
     f = torch.cat([x, x.new_zeros(1, x.shape[1])]).index_select(0, source_at)
     return torch.bmm(h.view(num_nodes, -1, kernel.shape[1]).transpose(1, 2), f.view(num_nodes, -1, x.shape[1]))
+
+
+def aggregate(kernel: Tensor, x: Tensor, edge_index: Tensor, num_nodes: int, max_degree: int | None) -> Tensor:
+    """:func:`outer_aggregate`, or its Triton kernel when asked for with ``TOPOEQUI_TRITON=1`` (Triton is
+    imported only then: see :mod:`topoequi.kernels.outer_aggregate_triton`)."""
+    if os.environ.get("TOPOEQUI_TRITON", "0") not in ("", "0"):
+        from topoequi.kernels import outer_aggregate_triton as triton_kernels
+
+        if triton_kernels.enabled(x):
+            return triton_kernels.outer_aggregate_triton(kernel, x, edge_index, num_nodes)
+    return outer_aggregate(kernel, x, edge_index, num_nodes, max_degree)
 
 
 class SteerableMessagePassing(MessagePassing):
@@ -56,7 +74,9 @@ class SteerableMessagePassing(MessagePassing):
     :math:`f'_i = W(\sum_j h_{ij} \otimes f_j)`: the outer products are summed
     per node by one batched matrix product and :math:`W` runs once per node,
     never as a ``d_out x d_in`` matrix per edge. Subclasses define
-    :meth:`kernel_features` and ``kernel_rep``.
+    :meth:`kernel_features` and ``kernel_rep``, build their parts inside
+    :func:`~topoequi.nn.initialization.drawn_again_by_reset` and end ``__init__`` with
+    ``reset_parameters()``.
 
     With a :class:`~topoequi.nn.GroupLikelihood` :math:`\lambda` over a subgroup
     :math:`K \le G` (`"A Probabilistic Approach to Learning the Degree of Equivariance"
@@ -84,7 +104,8 @@ class SteerableMessagePassing(MessagePassing):
         kernel_rep (Rep): representation of the kernel features (irreps basis).
         cutoff (float): radius beyond which the kernel vanishes.
         edge_rep (Rep, optional): representation of ``edge_attr``. (default: ``None``)
-        aggr (str, optional): ``"add"`` or ``"mean"``. (default: ``"add"``)
+        aggr (str, optional): PyG's aggregation of the messages :math:`h_{ij} \otimes f_j`, ``"add"`` or
+            ``"mean"`` (the linear ones: others, such as ``"max"``, break equivariance). (default: ``"add"``)
         bias (bool, optional): learn a bias on the invariant outputs. (default: ``True``)
         fused (bool, optional): aggregate outer products by a batched matrix product
             (``True``) or by PyG's ``propagate`` with per-edge messages. (default: ``True``)
@@ -104,8 +125,7 @@ class SteerableMessagePassing(MessagePassing):
             raise ValueError(f"{name}: edge_rep is of {edge_rep.group}, expected {in_rep.group}")
         if not cutoff > 0:
             raise ValueError(f"{name}: cutoff must be positive, got {cutoff}")
-        super().__init__(aggr="add", node_dim=0)
-        self.mean = aggr == "mean"
+        super().__init__(aggr=aggr, node_dim=0)
         self.in_rep, self.out_rep, self.edge_rep = in_rep, out_rep, edge_rep
         self.group = in_rep.group
         self.cutoff, self.fused = float(cutoff), fused
@@ -139,8 +159,7 @@ class SteerableMessagePassing(MessagePassing):
         for key, r in reps.items():
             self.register_buffer(key, r.matrices(grid), persistent=False)
         self.bilinear = None
-        self.relaxed_weight = torch.nn.Parameter(torch.randn(self.out_rep.dim, kernel_rep.dim, self.in_rep.dim)
-                                                 / (kernel_rep.dim * self.in_rep.dim) ** 0.5)
+        self.relaxed_weight = torch.nn.Parameter(torch.empty(self.out_rep.dim, kernel_rep.dim, self.in_rep.dim))
 
     def kernel_weight(self, weights: Tensor | None = None) -> Tensor:
         r"""The relaxed bilinear map :math:`W_\lambda` ``[d_out, d_h, d_in]`` (relaxed layers only), or the
@@ -163,13 +182,14 @@ class SteerableMessagePassing(MessagePassing):
         raise NotImplementedError
 
     def reset_parameters(self) -> None:
+        """The layer's own parameters; the likelihood, an argument that layers may share, keeps its state."""
         super().reset_parameters()
         if self.likelihood is None:
             self.bilinear.reset_parameters()
         else:
-            _, d_h, d_in = self.relaxed_weight.shape
-            torch.nn.init.normal_(self.relaxed_weight, std=1.0 / (d_h * d_in) ** 0.5)
-            self.likelihood.reset_parameters()
+            _, d_h, d_in = shape = self.relaxed_weight.shape
+            with torch.no_grad():
+                self.relaxed_weight.copy_(torch.randn(shape) / (d_h * d_in) ** 0.5)
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
 
@@ -217,13 +237,12 @@ class SteerableMessagePassing(MessagePassing):
             edge_attr = self.edge_rep.to_irreps_basis(edge_attr)
         kernel = self.kernel_features(rel, length, edge_attr) * cosine_cutoff(length, self.cutoff)[:, None]
         if self.fused:
-            a = outer_aggregate(kernel, x, edge_index, num_nodes, max_degree)
+            a = aggregate(kernel, x, edge_index, num_nodes, max_degree)
+            if self.aggr == "mean":
+                a = a / in_degree(dst, num_nodes).clamp_min(1).to(a.dtype)[:, None, None]
         else:
             a = self.propagate(edge_index, x=x, kernel=kernel, size=(num_nodes, num_nodes))
             a = a.view(num_nodes, kernel.shape[1], x.shape[1])
-        if self.mean:
-            degree = torch.bincount(dst, minlength=num_nodes).clamp_min(1).to(a.dtype)
-            a = a / degree[:, None, None]
         if self.likelihood is None:
             out = self.bilinear(a)
         else:
