@@ -54,7 +54,7 @@ def cubical_diagram(images: Tensor, max_dim: int = 1) -> PersistenceDiagram:
     Args:
         images (Tensor ``[H, W]`` or ``[B, H, W]``, or ``[B, D1, ..., Dn]``): one image or a batch of
             images of the same shape (a leading batch axis is assumed when ``images`` has 3 or more axes).
-        max_dim (int): highest homology dimension, below the image dimension. (default: :obj:`1`)
+        max_dim (int): highest homology dimension, below the image dimension. (default: ``1``)
     """
     owner = "cubical_diagram"
     if not isinstance(images, Tensor) or not images.is_floating_point() or images.dim() < 2:

@@ -99,7 +99,7 @@ def clique_diagram(edge_index: Tensor, num_nodes: int, node_values: Tensor | Non
         node_values (Tensor ``[N]``, optional): vertex filtration values.
         edge_values (Tensor ``[E]``, optional): edge filtration values, per column of ``edge_index``.
         batch (LongTensor ``[N]``, optional): the graph of each vertex, sorted.
-        max_dim (int): highest homology dimension (0, 1 or 2). (default: :obj:`1`)
+        max_dim (int): highest homology dimension (0, 1 or 2). (default: ``1``)
     """
     owner = "clique_diagram"
     check_max_dim(owner, max_dim, 2)
@@ -180,8 +180,8 @@ def rips_diagram(pos: Tensor, batch: Tensor | None = None, max_dim: int = 1,
     Args:
         pos (Tensor ``[N, d]``): the points.
         batch (LongTensor ``[N]``, optional): the cloud of each point, sorted.
-        max_dim (int): highest homology dimension (0, 1 or 2). (default: :obj:`1`)
-        max_edge_length (float): keep only edges up to this length. (default: :obj:`inf`)
+        max_dim (int): highest homology dimension (0, 1 or 2). (default: ``1``)
+        max_edge_length (float): keep only edges up to this length. (default: ``inf``)
         engine (str): ``"giotto-ph"`` (ripser), ``"gudhi"``, or ``"auto"``: giotto-ph when installed.
     """
     owner = "rips_diagram"

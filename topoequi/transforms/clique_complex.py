@@ -20,7 +20,7 @@ class CliqueComplex(BaseTransform):
     edges are deduplicated.
 
     Args:
-        max_dim (int, optional): 1 (the graph) or 2 (with triangles). (default: :obj:`2`)
+        max_dim (int, optional): 1 (the graph) or 2 (with triangles). (default: ``2``)
     """
 
     def __init__(self, max_dim: int = 2) -> None:

@@ -13,21 +13,21 @@ from topoequi.graph.checks import check_flag, check_flow, check_k
 @functional_transform("topoequi_knn_graph")
 class KNNGraph(BaseTransform):
     r"""Connect every node to its ``k`` nearest nodes (functional name:
-    :obj:`topoequi_knn_graph`), with topoequi's pure-torch
+    ``topoequi_knn_graph``), with topoequi's pure-torch
     :func:`~topoequi.graph.knn_graph`: edges :math:`(j, i)` for the :math:`k`
     nodes :math:`j \neq i` of the same example closest to :math:`i` (ties by
     smaller index). ``data.batch`` keeps examples apart; ``edge_attr`` is
     cleared, as PyG's ``KNNGraph`` does.
 
     Args:
-        k (int, optional): The number of neighbours. (default: :obj:`6`)
+        k (int, optional): The number of neighbours. (default: ``6``)
         loop (bool, optional): Include self-loops (a node is then its own
-            nearest neighbour). (default: :obj:`False`)
+            nearest neighbour). (default: ``False``)
         force_undirected (bool, optional): Add the reverse of every edge
-            (and remove duplicates). (default: :obj:`False`)
+            (and remove duplicates). (default: ``False``)
         flow (str, optional): ``"source_to_target"`` (every target has ``k``
             incoming edges) or ``"target_to_source"``. (default: ``"source_to_target"``)
-        cosine (bool, optional): Use the cosine distance. (default: :obj:`False`)
+        cosine (bool, optional): Use the cosine distance. (default: ``False``)
     """
 
     def __init__(self, k: int = 6, loop: bool = False, force_undirected: bool = False,

@@ -21,10 +21,10 @@ class AddLocalHomologySheaf(BaseTransform):
 
     Args:
         stalk_width (int, optional): ``d``; stalks keep their first ``d`` basis
-            vectors. (default: :obj:`4`)
+            vectors. (default: ``4``)
         weight (str, optional): the filtration fixing the basis order:
-            :obj:`None` (edge indices), :obj:`"edge_weight"` (``data.edge_weight``)
-            or :obj:`"features"` (:math:`\|x_u - x_v\|`). (default: :obj:`None`)
+            ``None`` (edge indices), ``"edge_weight"`` (``data.edge_weight``)
+            or ``"features"`` (:math:`\|x_u - x_v\|`). (default: ``None``)
     """
 
     def __init__(self, stalk_width: int = 4, weight: str | None = None) -> None:

@@ -40,9 +40,9 @@ class PersistenceDiagrams(BaseTransform):
 
     Args:
         filtration (str): ``"rips"``, ``"lower_star"``, ``"edge"`` or ``"cubical"``.
-        max_dim (int, optional): highest homology dimension. (default: :obj:`1`)
+        max_dim (int, optional): highest homology dimension. (default: ``1``)
         key (str, optional): the attribute holding the filtration. (default: per filtration)
-        max_edge_length (float, optional): Rips only: longest edge. (default: :obj:`inf`)
+        max_edge_length (float, optional): Rips only: longest edge. (default: ``inf``)
     """
 
     def __init__(self, filtration: str, max_dim: int = 1, key: str | None = None,

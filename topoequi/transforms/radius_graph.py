@@ -12,7 +12,7 @@ from topoequi.graph.checks import check_flag, check_flow, check_max_num_neighbor
 @functional_transform("topoequi_radius_graph")
 class RadiusGraph(BaseTransform):
     r"""Connect every pair of nodes closer than ``r`` (functional name:
-    :obj:`topoequi_radius_graph`), with topoequi's pure-torch
+    ``topoequi_radius_graph``), with topoequi's pure-torch
     :func:`~topoequi.graph.radius_graph`:
 
     .. math::
@@ -25,10 +25,10 @@ class RadiusGraph(BaseTransform):
 
     Args:
         r (float): The distance (strict test).
-        loop (bool, optional): Include self-loops. (default: :obj:`False`)
+        loop (bool, optional): Include self-loops. (default: ``False``)
         max_num_neighbors (int, optional): At most this many incoming
-            neighbours per node, those of smallest index; :obj:`None` keeps all.
-            (default: :obj:`32`)
+            neighbours per node, those of smallest index; ``None`` keeps all.
+            (default: ``32``)
         flow (str, optional): ``"source_to_target"`` or ``"target_to_source"``.
             (default: ``"source_to_target"``)
         key (str, optional): the attribute that receives the edges. (default: ``"edge_index"``)

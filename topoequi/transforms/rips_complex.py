@@ -18,7 +18,7 @@ class RipsComplex(BaseTransform):
 
     Args:
         radius (float): the scale.
-        max_dim (int, optional): 1 or 2. (default: :obj:`2`)
+        max_dim (int, optional): 1 or 2. (default: ``2``)
     """
 
     def __init__(self, radius: float, max_dim: int = 2) -> None:
