@@ -14,15 +14,12 @@ def parse(*argv):
     return parser.parse_args(list(argv))
 
 
+@pytest.mark.usefixtures("one_thread")   # the run sets one thread; the fixture restores the count afterwards
 def test_short_run_and_resume(tmp_path):
     out = tmp_path / "run"
     args = parse("--model", "d4", "--channels", "2,3,3,4", "--epochs", "2", "--limit", "96", "--batch-size", "32",
                  "--out", str(out), "--no-progress", "--threads", "1")
-    threads = torch.get_num_threads()
-    try:
-        assert images.run(args) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert images.run(args) == 0
     for name in ("log.csv", "best.pt", "last.pt", "curves.png", "results.json"):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
