@@ -127,9 +127,6 @@ def test_splits():
 
 
 def test_radius_graph_option(tmp_path, sample):
-    graph = pytest.importorskip("topoequi.graph")
-    if not hasattr(graph, "radius_graph"):
-        pytest.skip("topoequi.graph.radius_graph not available")
     ds = QM9(str(tmp_path), source="sample", subset=20, radius=2.0, progress=False)
     for i in (0, 8, 19):
         d = ds[i]
