@@ -56,3 +56,13 @@ def gradcheck_through_rips():
     """``gradcheck_through_rips(layer)``: finite differences of ``layer`` on the H1 diagrams of two noisy
     circles, through the Rips filtration, against autograd."""
     return _gradcheck_through_rips
+
+
+def _random_image(rep: Rep, size: int = 7, seed: int = 0) -> torch.Tensor:
+    return torch.randn(2, rep.dim, size, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.fixture(scope="session")
+def random_image():
+    """``random_image(rep, size=7, seed=0)``: a seeded float64 field ``[2, rep.dim, size, size]``."""
+    return _random_image

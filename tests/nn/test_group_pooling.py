@@ -6,6 +6,9 @@ from topoequi.nn.group_pooling import GroupPooling
 from topoequi.nn.regular_fields import regular_field_rep
 from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing import assert_equivariant
+from topoequi.testing.image_equivariance import assert_image_equivariant
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", ["C4", "D3", "Ci"])
@@ -29,3 +32,19 @@ def test_other_representations_and_widths_are_refused():
     pool = GroupPooling(regular_field_rep(group, 1))
     with pytest.raises(ValueError, match=r"GroupPooling: x must be \[B, 8, \.\.\.\]"):
         pool(torch.zeros(2, 7))
+
+
+@pytest.mark.parametrize("name", ["D4", "C8"])
+def test_group_pooling_in_both_bases(name, random_image):
+    group = group_from_name(name)
+    sampled, coefficients = regular_field_rep(group, 3), group.regular_rep().repeat(3)
+    x = random_image(sampled)
+    pooled = GroupPooling(sampled)(x)
+    assert pooled.shape == (2, 3, 7, 7)
+    assert torch.allclose(pooled, x.view(2, 3, -1, 7, 7).amax(2))
+    x_coeff = sampled.to_irreps_basis(x.movedim(1, -1)).movedim(-1, 1)
+    scale = group.order**0.5  # samples of the function = sqrt(n) x the stored values
+    assert torch.allclose(GroupPooling(coefficients)(x_coeff), pooled * scale, atol=1e-12)
+    assert assert_image_equivariant(GroupPooling(sampled), x, sampled, group.trivial_rep(3)) < 1e-12
+    with pytest.raises(ValueError, match="GroupPooling: rep must hold regular fields"):
+        GroupPooling(group.standard_rep)

@@ -5,8 +5,12 @@ import pytest
 import torch
 
 from topoequi.nn.invariant_projection import InvariantProjection
+from topoequi.nn.pixelwise import Pixelwise
 from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing import assert_equivariant
+from topoequi.testing.image_equivariance import assert_image_equivariant
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_exact_values():
@@ -35,3 +39,14 @@ def test_bad_width_is_named():
     layer = InvariantProjection(Rep(group_from_name("C4"), "2x0"))
     with pytest.raises(ValueError, match="InvariantProjection: x"):
         layer(torch.zeros(3, 5))
+
+
+def test_invariant_projection(random_image):
+    group = group_from_name("O(2)")
+    rep = group.standard_rep + group.trivial_rep(2) + Rep(group, [group.irrep(1, 2)])
+    proj = Pixelwise(InvariantProjection(rep))
+    x = random_image(rep)
+    assert proj.out_rep.dim == 4
+    assert assert_image_equivariant(proj, x, rep, proj.out_rep) < 1e-12
+    v = rep.to_irreps_basis(x[0, :, 3, 3])
+    assert torch.allclose(proj(x)[0, :, 3, 3], torch.stack([v[:2].norm(), v[2], v[3], v[4:].norm()]), atol=1e-6)

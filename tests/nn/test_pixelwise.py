@@ -2,11 +2,13 @@
 import pytest
 import torch
 
-from topoequi.nn import GatedNonlinearity
+from topoequi.nn import EquivariantBatchNorm, FourierNonlinearity, GatedNonlinearity
 from topoequi.nn.invariant_projection import InvariantProjection
 from topoequi.nn.pixelwise import Pixelwise
 from topoequi.symmetry import Rep, group_from_name
 from topoequi.testing import assert_image_equivariant
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_every_pixel_is_one_fiber():
@@ -33,3 +35,16 @@ def test_bad_layers_and_inputs_are_named():
     layer = Pixelwise(InvariantProjection(Rep(group_from_name("C4"), "3x0")))
     with pytest.raises(ValueError, match=r"Pixelwise: x must be \[B, 3, \.\.\.\]"):
         layer(torch.zeros(2, 4, 5, 5))
+
+
+@pytest.mark.parametrize("name", ["D4", "C8", "O(2)"])
+def test_pixelwise_batch_norm_and_nonlinearities(name, random_image):
+    group = group_from_name(name)
+    rep = group.regular_rep(None if group.is_finite else 2).repeat(2)
+    x = random_image(rep)
+    for layer in (EquivariantBatchNorm(rep), FourierNonlinearity(rep, "relu", adaptive=not group.is_finite)):
+        assert assert_image_equivariant(Pixelwise(layer), x, rep, rep) < 1e-12
+    gated = Pixelwise(GatedNonlinearity(rep))
+    assert assert_image_equivariant(gated, random_image(gated.in_rep), gated.in_rep, rep) < 1e-12
+    norm = Pixelwise(EquivariantBatchNorm(rep)).double()(x)
+    assert torch.allclose(norm[:, 0].mean(), torch.zeros((), dtype=x.dtype), atol=1e-12)  # invariant centered

@@ -4,6 +4,9 @@ import torch
 
 from topoequi.nn.regular_fields import RegularBatchNorm, regular_field_rep
 from topoequi.symmetry import Rep, group_from_name
+from topoequi.testing.image_equivariance import assert_image_equivariant
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", ["C4", "D3", "O"])
@@ -46,3 +49,19 @@ def test_bad_arguments_are_named():
         RegularBatchNorm(Rep(group, "4x0"))
     with pytest.raises(ValueError, match=r"RegularBatchNorm: x must be \[B, 4, \.\.\.\]"):
         RegularBatchNorm(regular_field_rep(group, 1))(torch.zeros(2, 3, 2, 2))
+
+
+@pytest.mark.parametrize("name", ["D8", "C4", "D1"])
+def test_regular_fields_are_permutations_and_relu_is_exact(name, random_image):
+    group = group_from_name(name)
+    rep = regular_field_rep(group, 3)
+    mats = rep.matrices(group.elements())
+    assert torch.allclose(mats.round(), mats, atol=1e-12) and bool((mats.round().sum(-1) == 1).all())
+    assert assert_image_equivariant(torch.nn.ReLU(), random_image(rep), rep, rep) < 1e-12
+    bn = RegularBatchNorm(rep)
+    assert assert_image_equivariant(bn, random_image(rep), rep, rep) < 1e-12
+    out = bn.double()(random_image(rep) * 3 + 1).view(2, 3, group.order, 7, 7)
+    assert torch.allclose(out.mean((0, 2, 3, 4)), torch.zeros(3, dtype=out.dtype), atol=1e-12)
+    assert torch.allclose(out.var((0, 2, 3, 4), unbiased=False), torch.ones(3, dtype=out.dtype), atol=1e-4)
+    with pytest.raises(ValueError, match="RegularBatchNorm: rep must be regular_field_rep"):
+        RegularBatchNorm(group.regular_rep().repeat(3))
