@@ -10,6 +10,8 @@ size the five stride-2 layers keep D4-equivariant); test set: its 1,000 test dig
 from __future__ import annotations
 
 import argparse
+import fcntl
+import io
 import json
 import os
 import statistics
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import time_calls
+from _timing import time_interleaved
 
 from topoequi.datasets.rotated_mnist import RotatedMNIST
 from topoequi.models import EquivariantMobileNetV2, matching_plain_mobilenet_v2
@@ -50,14 +52,27 @@ def models(width: float, seed: int = 0):
     return {"equivariant": equivariant, "plain": plain}
 
 
-def train(model, x, y, steps: int, seed: int, batch: int = 32):
+def shifted(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Each image moved by its own random whole-pixel offset in ``[-shift, shift]^2`` (zeros enter)."""
+    if not shift:
+        return images
+    size = images.shape[-1]
+    padded = F.pad(images, (shift,) * 4)
+    offsets = torch.randint(2 * shift + 1, (len(images), 2), generator=gen).tolist()
+    return torch.stack([padded[i, :, a:a + size, b:b + size] for i, (a, b) in enumerate(offsets)])
+
+
+def train(model, x, y, steps: int, seed: int, batch: int = 32, lr: float = 1e-2, shift: int = 2):
+    """AdamW with a one-cycle schedule, random batches, every image shifted by up to ``shift`` pixels.
+    Without the shifts both networks memorise the exact pixels of the training digits (five stride-2
+    layers on 33 pixels): a 1-pixel shift of a training digit already costs most of its accuracy."""
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-5)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
     model.train()
     for _ in range(steps):
         idx = torch.randint(len(x), (min(batch, len(x)),), generator=gen)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        loss = F.cross_entropy(model(shifted(x[idx], shift, gen)), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -70,24 +85,33 @@ def accuracy(model, x, y) -> float:
     return sum((model(x[i:i + 250]).argmax(1) == y[i:i + 250]).sum().item() for i in range(0, len(x), 250)) / len(x)
 
 
+def _record(key: str, value: dict) -> None:
+    """Merge one run into the results file under a lock (two processes may run the data part at once)."""
+    with open(str(RESULTS) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results.setdefault("data", {})[key] = value
+        RESULTS.write_text(json.dumps(results, indent=1))
+
+
 def part_data(args) -> None:
     x_train, y_train = digits("train")
     x_test, y_test = digits("test")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    done = json.loads(RESULTS.read_text()).get("data", {}) if RESULTS.exists() else {}
     OUT.mkdir(parents=True, exist_ok=True)
-    runs = [(n, seed, name) for seed in range(args.seeds) for n in args.sizes for name in ("equivariant", "plain")]
+    runs = [(n, seed, name) for seed in args.seed_list for n in args.sizes for name in args.names]
     for n, seed, name in tqdm(runs, desc="train"):
         key = f"{name}/{n}/{seed}"
-        if key in results.get("data", {}):
+        if key in done:
             continue
         model = models(args.width, seed)[name]
         start = time.perf_counter()
-        train(model, x_train[:n], y_train[:n], args.steps, seed)
+        train(model, x_train[:n], y_train[:n], args.steps, seed, args.batch, args.lr, args.shift)
         acc = accuracy(model, x_test, y_test)
-        results.setdefault("data", {})[key] = {"accuracy": acc, "seconds": time.perf_counter() - start,
-                                               "params": sum(p.numel() for p in model.parameters())}
+        _record(key, {"accuracy": acc, "seconds": time.perf_counter() - start,
+                      "params": sum(p.numel() for p in model.parameters()), "steps": args.steps,
+                      "batch": args.batch, "lr": args.lr, "shift": args.shift})
         torch.save(model.state_dict(), OUT / f"{name}_{n}_{seed}.pt")
-        RESULTS.write_text(json.dumps(results, indent=1))
         print(f"{key}: accuracy {acc:.4f}", flush=True)
 
 
@@ -108,9 +132,63 @@ def macs(model, x) -> int:
     return sum(total)
 
 
-def file_size(module, x) -> int:
+def saved_bytes(obj) -> int:
+    """Bytes of ``torch.save(obj)`` (a state dict: the weights file)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return len(buffer.getvalue())
+
+
+def script_bytes(module, x) -> int:
+    """Bytes of the TorchScript file (weights and code) that ``torch.jit.load`` reads without topoequi."""
     with tempfile.TemporaryDirectory() as tmp:
         return save_quantized(module, Path(tmp) / "m.pt", x[:1])
+
+
+def latencies(nets: dict, x, batches=(1, 64), repeats=(15, 5)) -> dict:
+    """Median milliseconds per call at each batch size, the networks timed round-robin (one thread)."""
+    out = {}
+    for b, r in zip(batches, repeats):
+        timing = time_interleaved({k: (lambda net=net, b=b: net(x[:b])) for k, net in nets.items()}, r, 2)
+        out.update({f"{k}_ms_b{b}": 1e3 * t.median for k, t in timing.items()})
+    return out
+
+
+def trained(name: str, model, args, x_train, y_train):
+    state = OUT / f"{name}_{max(args.sizes)}_0.pt"
+    if state.exists():
+        model.load_state_dict(torch.load(state, weights_only=True))
+    else:
+        train(model, x_train[:max(args.sizes)], y_train[:max(args.sizes)], args.steps, 0, args.batch, args.lr,
+              args.shift)
+    return model.eval()
+
+
+@torch.no_grad()
+def compute_row(name: str, model, args, x_train, x_test, y_test) -> dict:
+    plain = model.export() if name == "equivariant" else model
+    calibration = [x_train[i:i + 100] for i in range(0, 500, 100)]
+    row = {"params": sum(p.numel() for p in model.parameters()),
+           "deployed_weights": sum(p.numel() for p in plain.parameters()), "macs": macs(plain, x_test),
+           "float_accuracy": accuracy(model, x_test, y_test), "float_state_bytes": saved_bytes(model.state_dict()),
+           "float_deployed_state_bytes": saved_bytes(plain.state_dict()),
+           "float_script_bytes": script_bytes(plain, x_test)}
+    for engine in args.engines:
+        int8 = quantize_static(model, calibration, engine)
+        row[f"{engine}_int8_accuracy"] = accuracy(int8, x_test, y_test)
+        row[f"{engine}_int8_state_bytes"] = saved_bytes(int8.state_dict())
+        row[f"{engine}_int8_script_bytes"] = script_bytes(int8, x_test)
+        if name == "equivariant":
+            ref = int8(x_test)
+            row[f"{engine}_bitwise_invariant_elements"] = sum(
+                int(torch.equal(int8(transform_image(x_test, g)), ref)) for g in grid_elements(model.group))
+        torch.backends.quantized.engine = engine
+        # the float network is timed round-robin with the int8 network of each engine
+        timing = latencies({f"{engine}_float": plain, f"{engine}_int8": int8}, x_test)
+        row.update(timing)
+        print(name, engine, row, flush=True)
+    torch.backends.quantized.engine = args.engines[0]
+    return row
 
 
 def part_compute(args) -> None:
@@ -118,36 +196,42 @@ def part_compute(args) -> None:
     x_test, y_test = digits("test")
     table = {}
     for name, model in models(args.width).items():
-        state = OUT / f"{name}_{max(args.sizes)}_0.pt"
-        if state.exists():
-            model.load_state_dict(torch.load(state, weights_only=True))
-        else:
-            train(model, x_train[:max(args.sizes)], y_train[:max(args.sizes)], args.steps, 0)
-        model.eval()
-        plain = model.export() if name == "equivariant" else model
-        calibration = [x_train[i:i + 100] for i in range(0, 500, 100)]
-        row = {"params": sum(p.numel() for p in model.parameters()), "macs": macs(plain, x_test),
-               "float_accuracy": accuracy(model, x_test, y_test)}
-        for engine in args.engines:
-            int8 = quantize_static(model, calibration, engine)
-            row[f"{engine}_int8_accuracy"] = accuracy(int8, x_test, y_test)
-            if engine == args.engines[0]:
-                row["float_bytes"], row["int8_bytes"] = file_size(plain, x_test), file_size(int8, x_test)
-                for b in (1, 64):
-                    for kind, net in (("float", plain), ("int8", int8)):
-                        row[f"{kind}_ms_b{b}"] = 1e3 * time_calls(lambda net=net, b=b: net(x_test[:b]), 15, 3).median
-                if name == "equivariant":
-                    ref = int8(x_test)
-                    row["bitwise_invariant_images"] = sum(
-                        int(torch.equal(int8(transform_image(x_test, g)), ref)) for g in grid_elements(model.group))
-            print(name, engine, row, flush=True)
+        model = trained(name, model, args, x_train, y_train)
+        row = compute_row(name, model, args, x_train, x_test, y_test)
         qat = quantize_qat(model, [(x_train[i:i + 32], y_train[i:i + 32]) for i in range(0, 1000, 32)],
                            args.engines[0], epochs=1, lr=1e-4)
         row["qat_int8_accuracy"] = accuracy(qat, x_test, y_test)
         table[name] = row
         print(name, row, flush=True)
+    table["pcam_size"] = pcam_size_latency(args, x_test)
     COMPUTE.write_text(json.dumps({"rows": table, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                                   "engine": args.engines[0], "cpu": os.cpu_count()}, indent=1))
+                                   "engines": args.engines, "cpu": os.cpu_count()}, indent=1))
+
+
+@torch.no_grad()
+def pcam_size_latency(args, x_test) -> dict:
+    """Latency of the same two architectures on 97x97 inputs (PCam's 96-pixel patches, one pixel added for
+    the stride-2 symmetry), untrained weights with batch norm warmed on upsampled digits (latency only)."""
+    images = F.interpolate(x_test[:64], size=97, mode="bilinear")
+    out = {}
+    torch.manual_seed(0)
+    equivariant = EquivariantMobileNetV2("D4", 10, args.width, in_channels=1, input_size=97)
+    for name, model in (("equivariant", equivariant), ("plain", matching_plain_mobilenet_v2(equivariant))):
+        model.train()(images)
+        model.eval()
+        plain = model.export() if name == "equivariant" else model
+        nets = {f"{name}_float": plain}
+        for engine in args.engines:
+            torch.backends.quantized.engine = engine
+            nets[f"{name}_{engine}_int8"] = quantize_static(model, [images], engine)
+        out[f"{name}_macs"] = macs(plain, images)
+        for key, net in nets.items():
+            engine = key.split("_")[1] if "int8" in key else args.engines[0]
+            torch.backends.quantized.engine = engine
+            out.update(latencies({key: net}, images, repeats=(15, 3)))
+        print(out, flush=True)
+    torch.backends.quantized.engine = args.engines[0]
+    return out
 
 
 def part_plot(args) -> None:
@@ -175,9 +259,13 @@ def part_plot(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["data", "compute", "plot"], required=True)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000])
+    parser.add_argument("--seed-list", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--names", nargs="+", default=["equivariant", "plain"], choices=["equivariant", "plain"])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--shift", type=int, default=2, help="random shifts of the training digits, pixels")
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--engines", nargs="+", default=["x86", "qnnpack"])
     parser.add_argument("--threads", type=int, default=1)
