@@ -21,11 +21,11 @@ def test_finite_groups_permute_the_samples(name):
     assert torch.equal(mats.round().sum(1), torch.ones(group.order, rep.dim, dtype=mats.dtype))
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="zero copies of a representation with a change of basis: torch.block_diag() of no "
-                          "blocks is [1, 0], so Rep refuses it")
 def test_zero_channels_give_an_empty_representation():
-    assert regular_field_rep(group_from_name("C4"), 0).dim == 0
+    empty = regular_field_rep(group_from_name("C4"), 0)
+    assert empty.dim == 0 and empty.change_of_basis is None and len(empty) == 0
+    one = regular_field_rep(group_from_name("D4"), 1)
+    assert (one * 0).dim == 0 and one.repeat(0).dim == 0
 
 
 def test_regular_batch_norm_statistics_per_field():

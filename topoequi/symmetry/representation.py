@@ -214,7 +214,7 @@ class Rep:
         if not isinstance(factor, int) or factor < 0:
             raise ValueError(f"a representation can be multiplied by a non-negative int, got {factor!r}")
         merged = [(psi, m * factor) for psi, m in self.irreps]
-        if self.change_of_basis is None:
+        if self.change_of_basis is None or factor == 0:
             return Rep(self.group, merged)
         return Rep(self.group, merged, self.repeat(factor).change_of_basis_or_eye() @ self._copies_to_merged(factor))
 
@@ -225,7 +225,7 @@ class Rep:
         escnn's ``FieldType([rho] * n)``): ``Rep("16x0e+8x1o").repeat(2)`` is ``16x0e+8x1o+16x0e+8x1o``."""
         if not isinstance(copies, int) or copies < 0:
             raise ValueError(f"Rep.repeat: copies must be a non-negative int, got {copies!r}")
-        q = None if self.change_of_basis is None else torch.block_diag(*[self.change_of_basis] * copies)
+        q = None if self.change_of_basis is None or copies == 0 else torch.block_diag(*[self.change_of_basis] * copies)
         return Rep(self.group, self.irreps * copies, q)
 
     def _copies_to_merged(self, factor: int) -> Tensor:
