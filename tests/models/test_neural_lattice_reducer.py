@@ -13,8 +13,6 @@ from topoequi.lattice import (
     uniform_integer_bases,
 )
 from topoequi.models import NeuralLatticeReducer
-from topoequi.nn.conv import GramEdgeConv
-from topoequi.transforms.lattice_graph import complete_graph_edge_index
 
 
 def trained_like_model(seed=0, **kwargs):
@@ -25,25 +23,6 @@ def trained_like_model(seed=0, **kwargs):
         for p in model.head[-1].parameters():
             p.normal_(0, 0.3)
     return model
-
-
-def test_gram_edge_conv_is_permutation_equivariant():
-    torch.manual_seed(0)
-    conv = GramEdgeConv(8).double()
-    n = 5
-    x = torch.randn(n, 8, dtype=torch.float64)
-    dense = torch.randn(n, n, 8, dtype=torch.float64)
-    off = ~torch.eye(n, dtype=torch.bool)
-    ei = complete_graph_edge_index(1, n)
-    out_x, out_e = conv(x, ei, dense[off])
-    perm = torch.randperm(n)
-    px, pe = conv(x[perm], ei, dense[perm][:, perm][off])
-    dense_out = torch.zeros_like(dense)
-    dense_out[off] = out_e
-    assert (px - out_x[perm]).abs().max() < 1e-12
-    assert (pe - dense_out[perm][:, perm][off]).abs().max() < 1e-12
-    with pytest.raises(ValueError, match="GramEdgeConv"):
-        conv(x[:, :4], ei, dense[off])
 
 
 @pytest.mark.parametrize("n", [4, 8])

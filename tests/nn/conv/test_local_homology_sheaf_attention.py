@@ -4,8 +4,7 @@ import torch
 
 from topoequi.nn.conv import LocalHomologySheafAttention
 from topoequi.nn.conv.local_homology_sheaf_conv import laplacian_blocks
-
-from .test_local_homology_sheaf_conv import complex_with_sheaf, relabel
+from topoequi.topology import permute_complex
 
 
 def reference(att, x, edges, res):
@@ -28,7 +27,7 @@ def reference(att, x, edges, res):
 
 
 @pytest.mark.parametrize("zero_attention", [True, False])
-def test_layer_matches_edge_by_edge_reference(zero_attention):
+def test_layer_matches_edge_by_edge_reference(zero_attention, complex_with_sheaf):
     # with a = 0 all neighbours get 1 / deg: the random-walk sheaf Laplacian D_deg^{-1} L
     torch.manual_seed(2)
     cx = complex_with_sheaf(n=15, p=0.35, seed=5)
@@ -42,7 +41,7 @@ def test_layer_matches_edge_by_edge_reference(zero_attention):
     assert torch.allclose(att(x, cx.edges.t(), res), reference(att, x, cx.edges, res), atol=1e-12)
 
 
-def test_coefficients_sum_to_one_per_vertex():
+def test_coefficients_sum_to_one_per_vertex(complex_with_sheaf):
     cx = complex_with_sheaf(n=12, p=0.4, seed=6)
     att = LocalHomologySheafAttention(2, 3).double()
     y = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64)
@@ -56,19 +55,19 @@ def test_coefficients_sum_to_one_per_vertex():
 
 
 @pytest.mark.parametrize("persistent", [False, True])
-def test_permutation_equivariance(persistent):
+def test_permutation_equivariance(persistent, complex_with_sheaf):
     torch.manual_seed(3)
     cx = complex_with_sheaf(n=16, p=0.35, seed=7)
     att = LocalHomologySheafAttention(3, 3, persistent=persistent).double()
     x = torch.randn(cx.num_nodes, 3, 3, dtype=torch.float64)
     perm = torch.randperm(cx.num_nodes)
-    new = relabel(cx, perm)
+    new = permute_complex(cx, perm)
     out = att(x, cx.edges.t(), cx.restriction.double(), cx.triangles)
     out_perm = att(x[perm], new.edges.t(), new.restriction.double(), new.triangles)
     assert (out[perm] - out_perm).abs().max().item() < 1e-12
 
 
-def test_persistent_attention_gradients_match_finite_differences():
+def test_persistent_attention_gradients_match_finite_differences(complex_with_sheaf):
     cx = complex_with_sheaf(n=10, p=0.45, seed=8)
     att = LocalHomologySheafAttention(2, 3, persistent=True).double()
     x = torch.randn(cx.num_nodes, 3, 2, dtype=torch.float64, requires_grad=True)
@@ -77,7 +76,7 @@ def test_persistent_attention_gradients_match_finite_differences():
                              eps=1e-6, atol=1e-5)
 
 
-def test_bad_input():
+def test_bad_input(complex_with_sheaf):
     cx = complex_with_sheaf()
     with pytest.raises(ValueError, match="LocalHomologySheafAttention: x must have shape"):
         LocalHomologySheafAttention(2, 3)(torch.randn(cx.num_nodes, 6), cx.edges.t(), cx.restriction)

@@ -1,13 +1,14 @@
-"""ImplicitSteerableConv and SteerableConv: equivariance for every group, aggregation, gradients, bad input."""
+"""SteerableMessagePassing, on both of its convolutions: equivariance for every group, the fused
+aggregation against PyG's propagate and against the sum of outer products, gradients, empty graphs, bad input."""
 from functools import partial
 
 import pytest
 import torch
 
+from topoequi.graph import radius_graph
 from topoequi.nn import ImplicitSteerableConv, SteerableConv
-from topoequi.nn.conv.steerable_conv import radial_harmonics
+from topoequi.nn.conv.steerable_message_passing import outer_aggregate
 from topoequi.symmetry import Rep, group_from_name
-from topoequi.symmetry.harmonics import harmonics
 from topoequi.testing import assert_equivariant
 
 GROUPS = ["SO(3)", "O(3)", "SO(2)@R3", "Ci", "C6", "D4", "O(2)", "SO(2)", "O", "D3@R3"]
@@ -16,25 +17,12 @@ CONVS = [pytest.param(ImplicitSteerableConv, id="implicit"),
          pytest.param(SteerableConv, id="analytic")]
 
 
-def graph(group, n=10, e=36, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    pos = torch.randn(n, group.d, generator=gen) * 1.5
-    edge_index = torch.randint(n, (2, e), generator=gen)
-    return pos, edge_index, gen
-
-
-def reps(group):
-    irreps = group.irreps(None if group.is_finite else 2)[:4]
-    return (Rep(group, [(p, 2) for p in irreps]) + group.standard_rep,
-            group.standard_rep + Rep(group, [(p, 2) for p in irreps]))
-
-
 @pytest.mark.parametrize("cls", CONVS)
 @pytest.mark.parametrize("name", GROUPS)
-def test_equivariant_for_every_group(cls, name):
+def test_equivariant_for_every_group(cls, name, point_graph, point_reps):
     group = group_from_name(name)
-    rep_in, rep_out = reps(group)
-    pos, edge_index, gen = graph(group)
+    rep_in, rep_out = point_reps(group)
+    pos, edge_index, gen = point_graph(group)
     x = torch.randn(pos.shape[0], rep_in.dim, generator=gen)
     conv = cls(rep_in, rep_out, cutoff=3.0)
     errors = assert_equivariant(conv, [x, pos, edge_index], [rep_in, "pos", None], rep_out)
@@ -42,81 +30,11 @@ def test_equivariant_for_every_group(cls, name):
     assert conv(x, pos, edge_index).abs().max() > 1e-3  # not trivially zero
 
 
-@pytest.mark.parametrize("name", ["O(3)", "SO(2)@R3", "D4", "SO(2)"])
-def test_implicit_with_steerable_edge_attributes(name):
-    group = group_from_name(name)
-    rep_in, rep_out = reps(group)
-    edge_rep = group.standard_rep + group.trivial_rep(3)
-    pos, edge_index, gen = graph(group, seed=1)
-    x = torch.randn(pos.shape[0], rep_in.dim, generator=gen)
-    edge_attr = torch.randn(edge_index.shape[1], edge_rep.dim, generator=gen)
-    conv = ImplicitSteerableConv(rep_in, rep_out, edge_rep=edge_rep, cutoff=3.0, batch_norm=True)
-    errors = assert_equivariant(conv, [x, pos, edge_index, edge_attr], [rep_in, "pos", None, edge_rep], rep_out)
-    assert errors[0] < 1e-9
-    # the kernel depends on the edge attributes
-    changed = conv(x, pos, edge_index, edge_attr + 1.0) - conv(x, pos, edge_index, edge_attr)
-    assert changed.abs().max() > 1e-4
-
-
-@pytest.mark.parametrize("name", ["O(3)", "SO(2)@R3", "D4", "O(2)"])
-def test_invariant_mlp_with_invariant_edge_attributes(name):
-    group = group_from_name(name)
-    rep_in, rep_out = reps(group)
-    edge_rep = group.trivial_rep(3)
-    pos, edge_index, gen = graph(group, seed=4)
-    x = torch.randn(pos.shape[0], rep_in.dim, generator=gen)
-    edge_attr = torch.randn(edge_index.shape[1], 3, generator=gen)
-    conv = ImplicitSteerableConv(rep_in, rep_out, edge_rep=edge_rep, cutoff=3.0, mlp="invariant")
-    torch.nn.init.normal_(conv.kernel_mlp[-1].weight, generator=gen)  # a nonzero correction
-    errors = assert_equivariant(conv, [x, pos, edge_index, edge_attr], [rep_in, "pos", None, edge_rep], rep_out)
-    assert errors[0] < 1e-9
-    changed = conv(x, pos, edge_index, edge_attr + 1.0) - conv(x, pos, edge_index, edge_attr)
-    assert changed.abs().max() > 1e-4
-
-
-@pytest.mark.parametrize("name", ["O(3)", "D4", "O"])
-def test_invariant_mlp_starts_at_the_analytic_basis(name):
-    """The correction's last layer starts at zero: the kernel features are SteerableConv's rings x harmonics."""
-    group = group_from_name(name)
-    rep = group.standard_rep
-    implicit = ImplicitSteerableConv(rep, rep, cutoff=3.0, num_radial=5, mlp="invariant").double()
-    analytic = SteerableConv(rep, rep, cutoff=3.0, num_radial=5).double()
-    pos, edge_index, _ = graph(group, seed=5)
-    rel = (pos[edge_index[0]] - pos[edge_index[1]]).double()
-    length = rel.norm(dim=1)
-    expected = analytic.kernel_features(rel, length, None)
-    assert implicit.bilinear.left_rep.irreps == analytic.bilinear.left_rep.irreps
-    assert torch.allclose(implicit.kernel_features(rel, length, None), expected, rtol=0, atol=1e-14)
-    assert expected.abs().max() > 0.1
-    with torch.no_grad():
-        implicit.kernel_mlp[-1].bias.fill_(0.5)  # every profile + 0.5: the harmonics themselves are added
-    y = harmonics(rel, group, 2)
-    shifted = implicit.kernel_features(rel, length, None) - expected
-    assert torch.allclose(shifted, radial_harmonics(torch.full_like(length, 0.5)[:, None].expand(-1, 5), y,
-                                                    implicit.harmonic_rep), rtol=0, atol=1e-14)
-
-
-def test_subgroup_kernels_are_richer_than_o3_kernels():
-    # Under SO(2) about z, the kernel may depend on the z coordinate alone; under O(3) it may not.
-    pos = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    edge_index = torch.tensor([[1], [0]])
-    so2 = group_from_name("SO(2)@R3")
-    o3 = group_from_name("O(3)")
-    conv_sub = ImplicitSteerableConv(so2.trivial_rep(), so2.trivial_rep(), cutoff=3.0).double()
-    conv_o3 = ImplicitSteerableConv(o3.trivial_rep(), o3.trivial_rep(), cutoff=3.0).double()
-    x = torch.ones(2, 1, dtype=torch.float64)
-    flipped = pos * torch.tensor([1.0, 1.0, -1.0])
-    for conv, differs in ((conv_sub, True), (conv_o3, False)):
-        a = conv(x, pos.double(), edge_index)[0]
-        b = conv(x, flipped.double(), edge_index)[0]
-        assert ((a - b).abs().max() > 1e-6) == differs
-
-
 @pytest.mark.parametrize("cls", CONVS)
-def test_fused_aggregation_equals_message_passing_and_permutation(cls):
+def test_fused_aggregation_equals_message_passing_and_permutation(cls, point_graph):
     group = group_from_name("O(3)")
     rep = Rep.from_e3nn("4x0e+2x1o+1x2e")
-    pos, edge_index, gen = graph(group, n=12, e=50, seed=2)
+    pos, edge_index, gen = point_graph(group, n=12, e=50, seed=2)
     x = torch.randn(12, rep.dim, generator=gen, dtype=torch.float64)
     pos = pos.double()
     for aggr in ("add", "mean"):
@@ -191,3 +109,16 @@ def test_bad_input_is_named():
         ImplicitSteerableConv(rep, rep, edge_rep=group.standard_rep, mlp="invariant")
     with pytest.raises(ValueError, match="hidden_rep and batch_norm are options of mlp='equivariant'"):
         ImplicitSteerableConv(rep, rep, mlp="invariant", batch_norm=True)
+
+
+def test_outer_aggregate_matches_the_sum_of_outer_products_with_and_without_a_degree_bound(device):
+    gen = torch.Generator().manual_seed(0)
+    pos = torch.randn(40, 3, generator=gen, dtype=torch.float64)
+    edge_index = radius_graph(pos, r=1.5, max_num_neighbors=6).to(device)
+    kernel = torch.randn(edge_index.shape[1], 5, generator=gen, dtype=torch.float64).to(device)
+    x = torch.randn(40, 3, generator=gen, dtype=torch.float64).to(device)
+    expected = torch.zeros(40, 5, 3, dtype=torch.float64, device=device)
+    expected.index_add_(0, edge_index[1], kernel[:, :, None] * x[edge_index[0]][:, None, :])
+    for bound in (None, 6, 9):
+        got = outer_aggregate(kernel, x, edge_index, 40, max_degree=bound)
+        assert torch.allclose(got, expected, atol=1e-12, rtol=0)
