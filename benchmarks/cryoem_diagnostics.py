@@ -11,11 +11,12 @@ degrees; at the end, the eigenvalues of the second moment of the predicted viewi
 (1/3 each for uniform poses; one near 1 when every image is given the same view up to an in-plane
 turn), the second moments of the learned volume's density against the true map's, and with
 ``--view-prior W`` the term ``W |mean(v v^T) - I/3|^2`` on each batch (a uniform-view prior).
-``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating.
+``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating; ``--save`` and
+``--init`` carry the encoder from one run to the next (e.g. supervised, then the rendering loss).
 
     python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
-        [--view-prior 0] [--seed 0]
+        [--view-prior 0] [--seed 0] [--save ENC.pt] [--init ENC.pt]
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bin", type=int, default=1)
     p.add_argument("--view-prior", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", default=None, help="write the encoder's weights here at the end")
+    p.add_argument("--init", default=None, help="start from these encoder weights (from --save)")
     return p.parse_args()
 
 
@@ -94,6 +97,8 @@ def main() -> None:
     encoder = CryoPoseEncoder("D4", tuple(int(c) for c in args.channels.split(",")), 3)
     if args.encoder == "cnn":
         encoder = matching_plain_encoder(encoder)
+    if args.init:
+        encoder.load_state_dict(torch.load(args.init, weights_only=True))
     decoder = VoxelVolumeDecoder(images.shape[-1])
     groups = [{"params": encoder.parameters(), "lr": args.lr}]
     if args.mode == "learn":
@@ -128,6 +133,8 @@ def main() -> None:
         print(f"epoch {epoch + 1} loss {total / steps:.4f} median {alignment.median:.1f} deg, within 5 "
               f"{(e < 5).float().mean():.2f}, within 15 {(e < 15).float().mean():.2f}, mirrored "
               f"{alignment.mirrored}, {time.time() - start:.1f} s", flush=True)
+    if args.save:
+        torch.save(encoder.state_dict(), args.save)
     view = predicted.double()[:, 2, :]
     print("viewing directions, second-moment eigenvalues:", [round(x, 3) for x in
                                                              torch.linalg.eigvalsh(view.T @ view / len(view)).tolist()])
