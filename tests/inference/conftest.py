@@ -43,7 +43,6 @@ def implicit_ckpt(qm9_root, tmp_path_factory):
     return train_tiny(qm9_root, tmp_path_factory.mktemp("implicit"), "implicit")
 
 
-
 @pytest.fixture(scope="session")
 def pointcloud_ckpt(tmp_path_factory):
     """``topoequi train pointcloud`` (implicit, SO(3)) on 2 procedural shapes per class of 64 points, 1 epoch."""
@@ -70,3 +69,21 @@ def images_ckpt(tmp_path_factory):
                                       "--limit", "48", "--batch-size", "16", "--out", str(out), "--no-progress"])
     images.run(args)
     return str(out / "best.pt")
+
+
+@pytest.fixture(scope="session")
+def split_molecules(qm9_root):
+    """``split_molecules(predictor)``: the QM9 sample molecules of the predictor's test split, in order."""
+    from topoequi.datasets import QM9
+
+    def molecules(predictor):
+        dataset = QM9(qm9_root, source="sample", subset=predictor.config["subset"], progress=False)
+        return [dataset[int(i)] for i in dataset.split(predictor.config["split"])["test"]]
+
+    return molecules
+
+
+@pytest.fixture(scope="session")
+def water():
+    """Water as ``(atomic number, (x, y, z))`` rows, Angstrom."""
+    return [(8, (0.0, 0.0, 0.1173)), (1, (0.0, 0.7572, -0.4692)), (1, (0.0, -0.7572, -0.4692))]

@@ -1,12 +1,9 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 import topoequi
-from topoequi.inference import PointCloud
-from topoequi.inference.point_clouds import point_cloud_to_data
 
 
 def split_shapes(predictor):
@@ -52,11 +49,3 @@ def test_meshes_are_sampled_seeded_and_bad_inputs_listed(pointcloud_ckpt, tmp_pa
     assert "unknown point-cloud format" in rows[2].error and "at least 2 finite points" in rows[3].error
     assert predictor.table(rows[3:4]) == [{"name": "points_4", "size": None, "label": None, "probability": None,
                                            "error": "a point cloud needs at least 2 finite points, got 1"}]
-
-
-def test_points_are_subsampled_and_put_in_the_unit_ball():
-    pos = np.random.default_rng(1).normal(size=(500, 3)) * 7 + 3
-    data = point_cloud_to_data(PointCloud("p", pos), num_points=64, seed=0)
-    assert data.pos.shape == (64, 3) and float(data.pos.norm(dim=1).max()) == pytest.approx(1.0)
-    assert torch.allclose(data.pos.mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-12)
-    assert torch.equal(point_cloud_to_data(PointCloud("p", pos), 64, seed=0).pos, data.pos)

@@ -10,25 +10,14 @@ from topoequi.inference import (
     read_xyz,
     write_xyz,
 )
-from topoequi.inference.molecule import atomic_number, formula
-from topoequi.inference.smiles import SmilesString, molecule_from_smiles
+from topoequi.inference.smiles import SmilesString
 from topoequi.typing import WITH_RDKIT
 
 needs_rdkit = pytest.mark.skipif(not WITH_RDKIT, reason="needs RDKit (the qm9 extra)")
 
-WATER = [(8, (0.0, 0.0, 0.1173)), (1, (0.0, 0.7572, -0.4692)), (1, (0.0, -0.7572, -0.4692))]
 
-
-def test_formula_is_hill_ordered_and_symbols_parse():
-    assert formula([6, 1, 1, 1, 1]) == "CH4" and formula([8, 1, 1]) == "H2O"
-    assert formula([8, 6, 1, 6, 1, 1, 1, 1, 1]) == "C2H6O" and formula([9, 7, 1]) == "FHN"
-    assert [atomic_number(t) for t in ("C", "cl", "CL", "9")] == [6, 17, 17, 9]
-    with pytest.raises(ValueError, match="unknown element 'Xx'"):
-        atomic_number("Xx")
-
-
-def test_xyz_single_frame_is_named_by_the_file(tmp_path):
-    rows = "".join(f"{s} {x} {y} {z}\n" for s, (x, y, z) in zip("OHH", [p for _, p in WATER]))
+def test_xyz_single_frame_is_named_by_the_file(tmp_path, water):
+    rows = "".join(f"{s} {x} {y} {z}\n" for s, (x, y, z) in zip("OHH", [p for _, p in water]))
     (tmp_path / "water.xyz").write_text(f"3\nwater, B3LYP\n{rows}")
     [mol] = read_xyz(tmp_path / "water.xyz")
     assert mol.name == "water" and mol.z.tolist() == [8, 1, 1] and mol.formula == "H2O"
@@ -48,8 +37,8 @@ def test_xyz_multi_frame_reads_past_a_bad_frame(tmp_path):
     assert third.z.tolist() == [6, 1, 8] and third.pos[0, 0] == pytest.approx(1.2e-3)
 
 
-def test_written_xyz_reads_back(tmp_path):
-    mols = [Molecule.from_arrays("water", [8, 1, 1], [p for _, p in WATER]),
+def test_written_xyz_reads_back(tmp_path, water):
+    mols = [Molecule.from_arrays("water", [8, 1, 1], [p for _, p in water]),
             Molecule.from_arrays("h2", [1, 1], [[0, 0, 0], [0, 0, 0.7414]])]
     write_xyz(tmp_path / "out.xyz", mols)
     back = read_xyz(tmp_path / "out.xyz")
@@ -74,13 +63,13 @@ def molblock(title: str, atoms, bonds, dim: str = "3D") -> str:
     return "\n".join(lines + ["M  END"])
 
 
-def test_sdf_records_and_refusals(tmp_path):
-    water = [(s, p) for s, (_, p) in zip("OHH", WATER)]
+def test_sdf_records_and_refusals(tmp_path, water):
+    atoms = [(s, p) for s, (_, p) in zip("OHH", water)]
     formaldehyde_no_h = [("C", (0, 0, 0)), ("O", (0, 0, 1.2))]  # drawn without its hydrogens
-    records = [molblock("water", water, [(1, 2, 1), (1, 3, 1)]),
+    records = [molblock("water", atoms, [(1, 2, 1), (1, 3, 1)]),
                molblock("", formaldehyde_no_h, [(1, 2, 2)]),
-               molblock("flat", water, [(1, 2, 1), (1, 3, 1)], dim="2D"),
-               molblock("hydroxide", water[:2], [(1, 2, 1)]) + "\nM  CHG  1   1  -1"]
+               molblock("flat", atoms, [(1, 2, 1), (1, 3, 1)], dim="2D"),
+               molblock("hydroxide", atoms[:2], [(1, 2, 1)]) + "\nM  CHG  1   1  -1"]
     (tmp_path / "set.sdf").write_text("\n$$$$\n".join(records) + "\n$$$$\n")
     water_mol, implicit, flat, hydroxide = read_sdf(tmp_path / "set.sdf")
     assert water_mol.name == "water" and water_mol.z.tolist() == [8, 1, 1]
@@ -122,27 +111,3 @@ def test_smiles_file_and_dispatch(tmp_path):
     assert "a directory" in read_structures(tmp_path)[0].error
     (tmp_path / "bin.xyz").write_bytes(b"\xff\xfe\x00")
     assert "cannot read the file" in read_structures(tmp_path / "bin.xyz")[0].error
-
-
-@needs_rdkit
-def test_smiles_conformer_is_seeded_and_relaxed():
-    a, b = molecule_from_smiles("CCO", seed=3), molecule_from_smiles("CCO", seed=3)
-    assert a.formula == "C2H6O" and a.z.tolist()[:3] == [6, 6, 8] and np.array_equal(a.pos, b.pos)
-    assert np.linalg.norm(a.pos[0] - a.pos[1]) == pytest.approx(1.51, abs=0.02)  # MMFF C-C
-    with pytest.raises(ValueError, match="RDKit cannot parse the SMILES string 'C1CC'"):
-        molecule_from_smiles("C1CC")
-
-
-def test_smiles_without_rdkit_says_what_to_install(monkeypatch):
-    import topoequi.typing
-
-    monkeypatch.setattr(topoequi.typing, "WITH_RDKIT", False)
-    with pytest.raises(ImportError, match=r"pip install 'topoequi\[qm9\]'"):
-        molecule_from_smiles("CCO")
-
-
-def test_molecule_from_arrays_checks_shapes():
-    mol = Molecule.from_arrays("m", [8, 1, 1], [p for _, p in WATER])
-    assert mol.z.dtype == np.int64 and mol.pos.shape == (3, 3)
-    with pytest.raises(ValueError, match=r"positions must have shape \[3, 3\] for 3 atoms, got \[3, 2\]"):
-        Molecule.from_arrays("m", [8, 1, 1], np.zeros((3, 2)))
