@@ -135,8 +135,3 @@ def test_bad_settings_name_the_flag(kwargs, message):
     with pytest.raises(ValueError) as info:
         TrainConfig(**kwargs)
     assert str(info.value) == message
-
-
-def test_auto_device_is_cuda_when_there_is_one():
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert resolve_device("cpu") == torch.device("cpu")

@@ -15,9 +15,6 @@ from topoequi.train import qm9
 from topoequi.train.cuda_graph import GraphedStep, GraphedTrainer, check_cuda_graph_args
 from topoequi.train.engine import TrainConfig, Trainer
 
-SMALL = {"hidden_irreps": "8x0e+4x1o+2x2e", "num_layers": 2, "embedding_dim": 8, "num_radial": 4}
-STATS = qm9.TargetStats("homo", 2, -6.5, 0.6, "meV")
-
 
 @pytest.fixture(scope="module")
 def sample():
@@ -33,7 +30,7 @@ def batches(sample, device, dtype):
     return out
 
 
-def test_cuda_graph_is_refused_off_cuda_and_for_other_models(tmp_path, capsys):
+def test_cuda_graph_is_refused_off_cuda_and_for_other_models(tmp_path, capsys, small_hparams):
     assert main(["train", "qm9", "--cuda-graph", "--device", "cpu", "--root", str(tmp_path / "none"),
                  "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
@@ -47,7 +44,7 @@ def test_cuda_graph_is_refused_off_cuda_and_for_other_models(tmp_path, capsys):
     with pytest.raises(ValueError, match="float32 or tf32, got --precision bf16-mixed"):
         check_cuda_graph_args(cuda, "steerable", 1, "bf16-mixed")
     check_cuda_graph_args(cuda, "implicit", 1, "tf32")
-    model = build_steerable_molecule_net("implicit", SMALL)
+    model = build_steerable_molecule_net("implicit", small_hparams)
     with pytest.raises(ValueError, match="capture needs a CUDA device, the model is on cpu"):
         GraphedStep(model, torch.optim.AdamW(model.parameters()), None, ShapeBudget(4, 100, 900, 32))
     with pytest.raises(TypeError, match="runs a SteerableMoleculeNet"):
@@ -59,14 +56,14 @@ def run_steps(model, make_step, data) -> list[float]:
     return [float(step(batch)[0]) for batch in data], step
 
 
-def test_padded_steps_train_the_plain_steps(sample):
+def test_padded_steps_train_the_plain_steps(sample, small_hparams, homo_stats):
     """AdamW with clipping over four batches, one of them over the budget (trained unpadded): same losses
     and parameters as the plain step, float64. (A bias before batch norm has a zero gradient up to rounding,
     which AdamW turns into steps of lr * 1e-16 / eps = 1e-11: parameters agree to 1e-10, losses to 1e-12.)"""
     torch.manual_seed(0)
-    model = build_steerable_molecule_net("implicit", SMALL).double().train()
+    model = build_steerable_molecule_net("implicit", small_hparams).double().train()
     twin = copy.deepcopy(model)
-    loss_fn, _ = qm9.objectives(STATS)
+    loss_fn, _ = qm9.objectives(homo_stats)
     data = batches(sample, "cpu", torch.float64)
     budget = ShapeBudget(graphs=6, atoms=150, edges=1500, max_degree=32)  # the batch of 8 exceeds it
 
@@ -92,17 +89,17 @@ def test_padded_steps_train_the_plain_steps(sample):
         assert torch.allclose(b.double(), dict(twin.named_buffers())[name].double(), rtol=0, atol=1e-12), name
 
 
-def test_graphed_trainer_trains_like_the_trainer(sample):
+def test_graphed_trainer_trains_like_the_trainer(sample, small_hparams, homo_stats):
     """The Trainer with the padded step (eager off CUDA) gives the plain Trainer's history (float32; the
     validation MAE to 0.2%: the biases before batch norm, whose gradients are zero up to rounding, take
     AdamW steps of rounding noise, and the running means in evaluation follow them)."""
     from torch.utils.data import Subset
 
-    loss_fn, metrics_fn = qm9.objectives(STATS)
+    loss_fn, metrics_fn = qm9.objectives(homo_stats)
     histories = []
     for trainer_class in (Trainer, GraphedTrainer):
         torch.manual_seed(0)
-        model = build_steerable_molecule_net("steerable", SMALL)
+        model = build_steerable_molecule_net("steerable", small_hparams)
         config = TrainConfig(epochs=2, batch_size=16, device="cpu", progress=False, echo=False, seed=0)
         trainer = trainer_class(model, Subset(sample, list(range(64))), Subset(sample, list(range(64, 80))),
                                 loss_fn, metrics_fn, config, None)
@@ -115,12 +112,12 @@ def test_graphed_trainer_trains_like_the_trainer(sample):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_captured_step_replays_the_eager_padded_step(sample):
+def test_captured_step_replays_the_eager_padded_step(sample, small_hparams, homo_stats):
     """On CUDA: after the warm-up, replays of the captured step train as the eager padded step does."""
     torch.manual_seed(0)
-    model = build_steerable_molecule_net("implicit", SMALL).cuda().train()
+    model = build_steerable_molecule_net("implicit", small_hparams).cuda().train()
     twin = copy.deepcopy(model)
-    loss_fn, _ = qm9.objectives(STATS)
+    loss_fn, _ = qm9.objectives(homo_stats)
     data = batches(sample, "cuda", torch.float32) * 3
     budget = ShapeBudget(graphs=8, atoms=260, edges=3000, max_degree=32)
     steps = [GraphedStep(m, torch.optim.AdamW(m.parameters(), lr=1e-3), loss_fn, budget, grad_clip=10.0,
