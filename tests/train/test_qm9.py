@@ -57,13 +57,6 @@ def test_resume_after_interruption_is_exact(root, tmp_path):
     assert log[0].startswith("epoch,lr,train_loss,valid_mae") and len(log) == 4
     assert (tmp_path / "b" / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
-    # evaluate reproduces the test MAE of best.pt exactly
-    from topoequi.commands.evaluate import evaluate_checkpoint
-
-    result = evaluate_checkpoint(str(tmp_path / "a" / "best.pt"), root=root)  # source from ckpt
-    assert result["mae"] == straight["test_mae"] and result["unit"] == "meV"
-    assert result["size"] == straight["test_size"] == 7  # 80 - 67 train - 6 valid
-
 
 def test_checkpoint_of_another_model_or_config_is_refused(root, tmp_path, capsys):
     with pytest.raises(Interrupt):
@@ -77,9 +70,6 @@ def test_checkpoint_of_another_model_or_config_is_refused(root, tmp_path, capsys
     assert "target: checkpoint='homo' vs requested='lumo'" in capsys.readouterr().err
     assert main(argv[:-1] + ["--model", "schnet", *TINY]) == 2  # a run is there: no overwrite
     assert "already holds a run" in capsys.readouterr().err
-    ckpt = str(tmp_path / "last.pt")
-    assert main(["evaluate", ckpt, "--model", "dimenet++", "--root", root]) == 2
-    assert "model: checkpoint='schnet' vs requested='dimenet++'" in capsys.readouterr().err
 
 
 def test_bad_arguments_name_what_is_valid(root, tmp_path, capsys):
