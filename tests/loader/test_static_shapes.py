@@ -6,17 +6,11 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from topoequi.datasets import QM9
 from topoequi.loader.static_shapes import ShapeBudget, choose_budget, pad_batch
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return QM9(source="sample", subset=4, progress=False)
-
-
-def test_padding_layout_keeps_real_atoms_apart_and_degrees_bounded(sample):
-    batch = Batch.from_data_list([sample[i] for i in range(4)])
+def test_padding_layout_keeps_real_atoms_apart_and_degrees_bounded(qm9):
+    batch = Batch.from_data_list([qm9[i] for i in range(4)])
     n, cutoff = batch.num_nodes, 5.0
     edge_index = torch.tensor([[0, 1, 2], [1, 2, 0]])
     budget = ShapeBudget(graphs=6, atoms=n + 5, edges=40, max_degree=8)
