@@ -1,6 +1,8 @@
 """Steerable message passing on molecules: the implicit-kernel QM9 model and its analytic baseline."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
@@ -158,20 +160,27 @@ class SteerableMoleculeNet(nn.Module):
                                      bond.new_zeros(int(found.sum()), 1)], 1)
         return torch.cat([atoms[src], atoms[dst], bond], 1)
 
-    def forward(self, data) -> Tensor:
-        z, pos = data.z, data.pos
-        batch = data.batch if getattr(data, "batch", None) is not None else z.new_zeros(z.shape[0])
-        edge_index = radius_graph(pos, r=self.cutoff, batch=batch, max_num_neighbors=self.max_num_neighbors)
-        static = self.edge_features(data, edge_index) if self.edge_attributes else None
-        f = self.embedding(z).to(pos.dtype)
+    def interact(self, f: Tensor, pos: Tensor, edge_index: Tensor, static: Tensor | None, max_degree: int | None,
+                 normalize: Callable[[nn.Module, Tensor], Tensor] | None = None) -> Tensor:
+        """The interaction layers on atom features ``f``; ``normalize(norm, h)`` replaces ``norm(h)`` (e.g.
+        batch statistics over the real atoms of a padded batch)."""
         for layer, (conv, self_int, norm, gate) in enumerate(
                 zip(self.convs, self.self_interactions, self.norms, self.gates)):
             edge_attr = static
             if self.node_attributes:
                 s = f if layer == 0 else f.index_select(1, self.invariant_index)
                 edge_attr = torch.cat([a for a in (static, s[edge_index[0]], s[edge_index[1]]) if a is not None], 1)
-            update = gate(norm(conv(f, pos, edge_index, edge_attr, max_degree=self.max_num_neighbors) + self_int(f)))
+            h = conv(f, pos, edge_index, edge_attr, max_degree=max_degree) + self_int(f)
+            update = gate(norm(h) if normalize is None else normalize(norm, h))
             f = f + update if update.shape == f.shape else update
+        return f
+
+    def forward(self, data) -> Tensor:
+        z, pos = data.z, data.pos
+        batch = data.batch if getattr(data, "batch", None) is not None else z.new_zeros(z.shape[0])
+        edge_index = radius_graph(pos, r=self.cutoff, batch=batch, max_num_neighbors=self.max_num_neighbors)
+        static = self.edge_features(data, edge_index) if self.edge_attributes else None
+        f = self.interact(self.embedding(z).to(pos.dtype), pos, edge_index, static, self.max_num_neighbors)
         atom_energy = self.head(f[:, self.invariant_index]).squeeze(-1)
         num_graphs = getattr(data, "num_graphs", None) if getattr(data, "batch", None) is not None else 1
         if num_graphs is None:  # a hand-made batch vector: read its size

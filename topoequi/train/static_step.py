@@ -96,16 +96,8 @@ def padded_forward(model, padded: PaddedBatch, max_degree: int | None = None) ->
     ``max_degree``: the padding width of the neighbourhood blocks (default: the model's ``max_num_neighbors``)."""
     pos, edge_index, static = padded.pos, padded.edge_index, padded.edge_attr
     max_degree = max_degree if max_degree is not None else model.max_num_neighbors
-    f = model.embedding(padded.z).to(pos.dtype)
-    for layer, (conv, self_int, norm, gate) in enumerate(
-            zip(model.convs, model.self_interactions, model.norms, model.gates)):
-        edge_attr = static
-        if model.node_attributes:
-            s = f if layer == 0 else f.index_select(1, model.invariant_index)
-            edge_attr = torch.cat([a for a in (static, s[edge_index[0]], s[edge_index[1]]) if a is not None], 1)
-        h = conv(f, pos, edge_index, edge_attr, max_degree=max_degree) + self_int(f)
-        update = gate(masked_batch_norm(norm, h, padded.node_mask, padded.real_atoms))
-        f = f + update if update.shape == f.shape else update
+    f = model.interact(model.embedding(padded.z).to(pos.dtype), pos, edge_index, static, max_degree,
+                       lambda norm, h: masked_batch_norm(norm, h, padded.node_mask, padded.real_atoms))
     atom_energy = model.head(f[:, model.invariant_index]).squeeze(-1)
     graphs = padded.graph_mask.shape[0]
     out = scatter(atom_energy, padded.batch, dim=0, dim_size=graphs + 1,
