@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--downsample", type=int, default=2)
     parser.add_argument("--pooling", default="max", choices=("average", "max"))
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--quantile", type=float, default=0.1)
     parser.add_argument("--threads", type=int, default=None)
