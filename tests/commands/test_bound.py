@@ -75,3 +75,14 @@ def test_bound_command_rebuilds_max_pooling_networks_of_mixed_fields(saved, tmp_
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("bound "))
     assert [float(v) for v in line.split()[1:]] == pytest.approx([equivariant.value, nbs18.value], rel=1e-5)
     assert "MaxPool2d" in repr(model) and "FieldPooling" in repr(model)
+
+
+def test_rotated_mnist_is_downsampled_and_cropped_like_the_benchmark():
+    from topoequi.commands.bound import load_examples
+
+    images, labels = load_examples(_args("net.pt", "--limit", "3", "--crop", "12"))
+    full, _ = load_examples(_args("net.pt", "--limit", "3"))
+    assert images.shape == (3, 1, 12, 12) and full.shape == (3, 1, 14, 14) and labels.shape == (3,)
+    assert torch.equal(images, full[..., 1:13, 1:13])
+    with pytest.raises(ValueError, match=r"--crop must be in \[1, 14\], got 20"):
+        load_examples(_args("net.pt", "--limit", "3", "--crop", "20"))

@@ -1,6 +1,6 @@
 """``topoequi bound``: the equivariant PAC-Bayes bound and NBS18's bound of a trained network, term by term.
 
-    topoequi bound CHECKPOINT [--data rotated-mnist|rotated-mnist-o2|FILE.npz] [--limit N] [--downsample 2]
+    topoequi bound CHECKPOINT [--data rotated-mnist|rotated-mnist-o2|FILE.npz] [--limit N] [--downsample 2] [--crop 12]
                    [--gamma G | --quantile 0.1] [--delta 0.05] [--device auto|cpu|cuda:N]
 
 CHECKPOINT holds ``"config"`` (``group``, ``fields``, ``kernel_size`` and, optionally, ``pooling`` and
@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="rotated-mnist", help="rotated-mnist, rotated-mnist-o2 or an .npz file")
     parser.add_argument("--limit", type=int, default=None, help="the first N training examples")
     parser.add_argument("--downsample", type=int, default=2, help="average-pool rotated MNIST by this factor")
+    parser.add_argument("--crop", type=int, default=None,
+                        help="keep the central CROP x CROP pixels of rotated MNIST (12: the benchmark's input)")
     margin = parser.add_mutually_exclusive_group()
     margin.add_argument("--gamma", type=float, default=None, help="the margin gamma (> 0)")
     margin.add_argument("--quantile", type=float, default=0.1, help="gamma = this quantile of the training margins")
@@ -81,6 +83,11 @@ def load_examples(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]
     if len(data) == 0:
         return torch.zeros(0, 1, 28, 28), torch.zeros(0, dtype=torch.long)
     images = F.avg_pool2d(torch.cat([d.image for d in data]), args.downsample)
+    if args.crop is not None:
+        if not 0 < args.crop <= images.shape[-1]:
+            raise ValueError(f"--crop must be in [1, {images.shape[-1]}], got {args.crop}")
+        a = (images.shape[-1] - args.crop) // 2
+        images = images[..., a:a + args.crop, a:a + args.crop]
     return images, torch.cat([d.y for d in data])
 
 
