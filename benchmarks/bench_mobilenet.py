@@ -91,7 +91,7 @@ def accuracy(model, x, y) -> float:
 
 def _record(key: str, value: dict) -> None:
     """Merge one run into the results file under a lock (two processes may run the data part at once)."""
-    with open(str(RESULTS) + ".lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / f"{RESULTS.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results.setdefault("data", {})[key] = value
