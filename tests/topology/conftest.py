@@ -48,7 +48,7 @@ _BOWTIE = [(0, 1, 2), (0, 3, 4)]
 _PINCHED = _OCTAHEDRON + [tuple(sorted(x if x == 0 else x + 5 for x in t)) for t in _OCTAHEDRON]
 # the minimal 6-vertex projective plane
 _RP2 = [(0, 1, 2), (0, 2, 3), (0, 3, 4), (0, 4, 5), (0, 1, 5),
-       (1, 2, 4), (2, 3, 5), (1, 3, 4), (2, 4, 5), (1, 3, 5)]
+        (1, 2, 4), (2, 3, 5), (1, 3, 4), (2, 4, 5), (1, 3, 5)]
 # three triangles sharing the edge (0, 1): a "book" with three pages
 _BOOK = [(0, 1, 2), (0, 1, 3), (0, 1, 4)]
 
