@@ -260,7 +260,7 @@ def part_plot(args) -> None:
     ax.set_xlabel("training digits (rotated MNIST)")
     ax.set_ylabel("test accuracy (1,000 digits)")
     ax.set_title("D4-equivariant vs parameter-matched plain MobileNetV2", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
     fig.savefig(Path(__file__).resolve().parent / "mobilenet_data_efficiency.png", dpi=120)
 
