@@ -35,6 +35,7 @@ from topoequi.datasets.rotated_mnist import RotatedMNIST
 from topoequi.models import EquivariantMobileNetV2, matching_plain_mobilenet_v2
 from topoequi.quantization import quantize_qat, quantize_static, save_quantized
 from topoequi.testing.image_equivariance import grid_elements, transform_image
+from topoequi.train.images import random_shift
 
 OUT = Path("runs/bench_mobilenet")
 RESULTS = Path(__file__).resolve().parent / "mobilenet_results.json"
@@ -56,16 +57,6 @@ def models(width: float, seed: int = 0):
     return {"equivariant": equivariant, "plain": plain}
 
 
-def shifted(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Each image moved by its own random whole-pixel offset in ``[-shift, shift]^2`` (zeros enter)."""
-    if not shift:
-        return images
-    size = images.shape[-1]
-    padded = F.pad(images, (shift,) * 4)
-    offsets = torch.randint(2 * shift + 1, (len(images), 2), generator=gen).tolist()
-    return torch.stack([padded[i, :, a:a + size, b:b + size] for i, (a, b) in enumerate(offsets)])
-
-
 def train(model, x, y, steps: int, seed: int, batch: int = 32, lr: float = 1e-2, shift: int = 2):
     """AdamW with a one-cycle schedule, random batches, every image shifted by up to ``shift`` pixels.
     Without the shifts both networks memorise the exact pixels of the training digits (five stride-2
@@ -76,7 +67,7 @@ def train(model, x, y, steps: int, seed: int, batch: int = 32, lr: float = 1e-2,
     model.train()
     for _ in range(steps):
         idx = torch.randint(len(x), (min(batch, len(x)),), generator=gen)
-        loss = F.cross_entropy(model(shifted(x[idx], shift, gen)), y[idx])
+        loss = F.cross_entropy(model(random_shift(x[idx], shift, gen)), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()

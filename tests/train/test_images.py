@@ -52,3 +52,32 @@ def test_mobilenets_for_digits_are_parameter_matched_and_see_padded_digits(one_t
     padded = torch.nn.functional.pad(digits.image, (2, 3, 2, 3)).double()
     net = equivariant.model.double()
     assert torch.allclose(net(torch.rot90(padded, 1, (-2, -1))), net(padded), atol=1e-9)
+
+
+def test_random_shifts_move_each_digit_within_the_bound():
+    x = torch.zeros(50, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one bright pixel in the middle
+    moved = images.random_shift(x, 2, torch.Generator().manual_seed(0))
+    rows, cols = (moved[:, 0] == 1).nonzero()[:, 1:].T
+    assert moved.shape == x.shape and torch.equal(moved.sum((1, 2, 3)), torch.ones(50))  # one pixel each
+    assert set((rows - 4).tolist()) == set((cols - 4).tolist()) == {-2, -1, 0, 1, 2}  # every offset, none beyond
+    assert images.random_shift(x, 0) is x
+
+
+def test_mobilenets_shift_digits_in_training_only(one_thread):
+    from torch_geometric.data import Batch, Data
+
+    seen = []
+    model = images.PaddedDigits(lambda image: seen.append(image) or image.sum((1, 2, 3)), shift=2)
+    digit = torch.zeros(1, 1, 28, 28)
+    digit[..., 10:18, 12:14] = 1.0
+    batch = Batch.from_data_list([Data(image=digit, y=torch.tensor([0]))] * 20)
+    model.eval()(batch)
+    padded = torch.nn.functional.pad(batch.image, (2, 3, 2, 3))
+    assert torch.equal(seen[-1], padded)
+    torch.manual_seed(1)
+    model.train()(batch)
+    assert seen[-1].shape == padded.shape and not torch.equal(seen[-1], padded)
+    assert torch.equal(seen[-1].sum((1, 2, 3)), padded.sum((1, 2, 3)))  # moved, never cut: the digit fits
+    with pytest.raises(ValueError, match="--shift must be a non-negative number of pixels"):
+        images.run(parse("--shift", "-1"))

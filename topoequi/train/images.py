@@ -1,7 +1,7 @@
 """Train an image classifier on rotated MNIST: steerable CNNs for C_N, D_N, SO(2), O(2) and a plain CNN.
 
-    topoequi train images --dataset mnist-rot --model c8|d4|so2|o2|cnn [--channels 4,8,8,16]
-                          [--epochs 5] [--batch-size 64] [--lr 2e-3] [--seed 0] [--limit N]
+    topoequi train images --dataset mnist-rot --model c8|d4|so2|o2|cnn|emobilenet|mobilenet [--channels 4,8,8,16]
+                          [--width 0.5] [--shift 2] [--epochs 5] [--batch-size 64] [--lr 2e-3] [--seed 0] [--limit N]
                           [--out DIR] [--resume] [--threads N]
 
 Data: :class:`topoequi.datasets.RotatedMNIST` (the 5,000 embedded MNIST digits at
@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", default="4,8,8,16", help="fields (plain: scaled channels) per block")
     parser.add_argument("--max-frequency", type=int, default=2, help="band limit of the SO(2) / O(2) fields")
     parser.add_argument("--width", type=float, default=0.5, help="width multiplier of the MobileNetV2 models")
+    parser.add_argument("--shift", type=int, default=2,
+                        help="random shifts of the training digits, in pixels (MobileNetV2 models)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -61,35 +63,50 @@ def parse_channels(text: str) -> tuple[int, ...]:
     return channels
 
 
-class PaddedDigits(torch.nn.Module):
-    """``model`` on the batch's images padded from 28 to :data:`MOBILENET_INPUT` pixels (2 before, 3 after)."""
+def random_shift(images: Tensor, shift: int, generator: torch.Generator | None = None) -> Tensor:
+    """Each image ``[B, C, H, W]`` moved by its own random whole-pixel offset in ``[-shift, shift]^2`` (zeros
+    enter at the border)."""
+    if not shift:
+        return images
+    height, width = images.shape[-2:]
+    padded = F.pad(images, (shift,) * 4)
+    offsets = torch.randint(2 * shift + 1, (len(images), 2), generator=generator).tolist()
+    return torch.stack([padded[i, :, a:a + height, b:b + width] for i, (a, b) in enumerate(offsets)])
 
-    def __init__(self, model: torch.nn.Module) -> None:
+
+class PaddedDigits(torch.nn.Module):
+    """``model`` on the batch's images padded from 28 to :data:`MOBILENET_INPUT` pixels (2 before, 3 after),
+    in training each moved by a random offset of up to ``shift`` pixels: with five stride-2 layers on 33 pixels,
+    unshifted training digits are memorised pixel by pixel (see ``benchmarks/BENCHMARKS.md``)."""
+
+    def __init__(self, model: torch.nn.Module, shift: int = 0) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.shift = model, shift
 
     def forward(self, batch) -> Tensor:
-        return self.model(F.pad(batch.image, (2, 3, 2, 3)))
+        images = F.pad(batch.image, (2, 3, 2, 3))
+        return self.model(random_shift(images, self.shift) if self.training else images)
 
 
-def build_mobilenet(name: str, width: float) -> torch.nn.Module:
+def build_mobilenet(name: str, width: float, shift: int = 2) -> torch.nn.Module:
     """The D4-equivariant MobileNetV2 for digits, or the plain one with its parameter count."""
     from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
     from topoequi.models.mobilenet_v2 import matching_plain_mobilenet_v2
 
     model = EquivariantMobileNetV2("D4", num_classes=10, width_mult=width, in_channels=1,
                                    input_size=MOBILENET_INPUT)
-    return PaddedDigits(model if name == "emobilenet" else matching_plain_mobilenet_v2(model))
+    return PaddedDigits(model if name == "emobilenet" else matching_plain_mobilenet_v2(model), shift)
 
 
-def build_model(name: str, channels: tuple[int, ...], max_frequency: int = 2, width: float = 0.5) -> torch.nn.Module:
+def build_model(name: str, channels: tuple[int, ...], max_frequency: int = 2, width: float = 0.5,
+                shift: int = 2) -> torch.nn.Module:
     """The model called ``name`` (see :data:`MODELS`); ``cnn`` matches the C8 model's parameter count."""
     from topoequi.models.steerable_image_cnn import SteerableImageCNN, matching_plain_cnn
 
     if name not in MODELS:
         raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
     if name in ("emobilenet", "mobilenet"):
-        return build_mobilenet(name, width)
+        return build_mobilenet(name, width, shift)
     if MODELS[name] is None:
         return matching_plain_cnn(SteerableImageCNN("C8", channels))
     return SteerableImageCNN(MODELS[name], channels, max_frequency=max_frequency)
@@ -126,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     from topoequi.train.options import engine_config
 
     channels = parse_channels(args.channels)
+    if args.shift < 0:
+        raise ValueError(f"--shift must be a non-negative number of pixels, got {args.shift}")
     if args.model not in MODELS:
         raise ValueError(f"--model: expected one of {', '.join(MODELS)}, got {args.model!r}")
     config = engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -133,10 +152,11 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or os.path.join("runs", f"images-{args.dataset}-{args.model}-s{args.seed}")
     folder = RunFolder(out, resume=args.resume, overwrite=args.overwrite)
     torch.manual_seed(args.seed)
-    model = build_model(args.model, channels, args.max_frequency, args.width)
+    model = build_model(args.model, channels, args.max_frequency, args.width, args.shift)
     data = load_splits(args)
     identity = {"task": "images", "dataset": args.dataset, "model": args.model, "channels": list(channels),
-                "max_frequency": args.max_frequency, "width": args.width, "limit": args.limit}
+                "max_frequency": args.max_frequency, "width": args.width, "shift": args.shift,
+                "limit": args.limit}
     trainer = Trainer(model, data["train"], data["valid"], loss_fn, metrics_fn, config, out, identity=identity)
     print(f"{args.model}: {num_parameters(model)} parameters, {len(data['train'])} training digits", flush=True)
     trainer.fit(resume=args.resume, overwrite=args.overwrite)
