@@ -3,6 +3,7 @@
     python benchmarks/bench_mobilenet.py --part data      # accuracy vs training-set size, 3 seeds
     python benchmarks/bench_mobilenet.py --part compute   # parameters, MACs, size, latency, int8
     python benchmarks/bench_mobilenet.py --part plot      # benchmarks/mobilenet_data_efficiency.png
+    python benchmarks/bench_mobilenet.py --part calibration   # int8 accuracy against calibration digits
 
 Images are the rotated digits of ``RotatedMNIST`` (28x28, zero-padded to 33x33, the smallest
 size the five stride-2 layers keep D4-equivariant); test set: its 1,000 test digits. Training:
@@ -229,6 +230,28 @@ def pcam_size_latency(args, x_test) -> dict:
     return out
 
 
+@torch.no_grad()
+def part_calibration(args) -> None:
+    """Static int8 accuracy (and, equivariant, bitwise D4 invariance) of the seed-0 models against the number
+    of training digits that calibrate the activation ranges."""
+    x_train, y_train = digits("train")
+    x_test, y_test = digits("test")
+    for name, model in models(args.width).items():
+        model = trained(name, model, args, x_train, y_train)
+        print(f"{name} float {accuracy(model, x_test, y_test):.3f}", flush=True)
+        for engine in args.engines:
+            for n in args.calibration:
+                int8 = quantize_static(model, [x_train[i:i + 100] for i in range(0, n, 100)], engine)
+                torch.backends.quantized.engine = engine
+                line = f"{name} {engine} calibration {n}: int8 {accuracy(int8, x_test, y_test):.3f}"
+                if name == "equivariant":
+                    ref = int8(x_test)
+                    same = sum(int(torch.equal(int8(transform_image(x_test, g)), ref))
+                               for g in grid_elements(model.group))
+                    line += f", bitwise invariant for {same} of 8 elements"
+                print(line, flush=True)
+
+
 def part_plot(args) -> None:
     """One curve per model and results file (e.g. two training lengths), mean and spread over seeds."""
     import matplotlib
@@ -258,7 +281,7 @@ def part_plot(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["data", "compute", "plot"], required=True)
+    parser.add_argument("--part", choices=["data", "compute", "calibration", "plot"], required=True)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000, 3000])
     parser.add_argument("--seed-list", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--names", nargs="+", default=["equivariant", "plain"], choices=["equivariant", "plain"])
@@ -269,13 +292,16 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--engines", nargs="+", default=["x86", "qnnpack"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--calibration", type=int, nargs="+", default=[500, 1000, 2000, 3500],
+                        help="--part calibration: numbers of calibration digits")
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON file of the data part")
     parser.add_argument("--plot-results", type=Path, nargs="+", help="results files drawn by --part plot")
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the trained state dicts")
     args = parser.parse_args()
     globals().update(RESULTS=args.results, OUT=args.out)
     torch.set_num_threads(args.threads)
-    {"data": part_data, "compute": part_compute, "plot": part_plot}[args.part](args)
+    parts = {"data": part_data, "compute": part_compute, "calibration": part_calibration, "plot": part_plot}
+    parts[args.part](args)
 
 
 if __name__ == "__main__":
