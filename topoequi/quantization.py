@@ -195,10 +195,15 @@ def quantize_qat(model: nn.Module, batches: Iterable, engine: str = "x86", epoch
     """Quantization-aware training to int8: fake-quantized weights and activations, trained with SGD
     (momentum 0.9) on ``(images, labels)`` batches for ``epochs`` passes; for an equivariant network
     every step is projected back onto the equivariant weights (:func:`symmetrize_`), which is
-    projected gradient descent. Then converted like :func:`quantize_static`."""
+    projected gradient descent. Dropout is off: the passes fine-tune a trained network to its
+    quantization, and dropout's noise would only make the result depend on the random state. Then
+    converted like :func:`quantize_static`."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"quantize_qat: epochs must be a positive int, got {epochs!r}")
     prepared, group = _prepared(model, engine, qat=True)
+    for module in prepared.modules():
+        if isinstance(module, nn.Dropout):
+            module.eval()
     optimizer = torch.optim.SGD(prepared.parameters(), lr=lr, momentum=0.9)
     for _ in range(epochs):
         for batch in batches:
