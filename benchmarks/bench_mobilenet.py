@@ -10,8 +10,9 @@ Images are the rotated digits of ``RotatedMNIST`` (28x28, zero-padded to 33x33, 
 size the five stride-2 layers keep D4-equivariant); test set: its 1,000 test digits. Training:
 AdamW (one-cycle, lr 1e-2) for ``--steps`` batches of ``--batch`` digits, each digit shifted by a
 random offset of up to ``--shift`` pixels (without it both networks memorise pixel positions).
-Sizes are compared as ``torch.save`` state dicts and as TorchScript files; latencies are medians
-with one thread, the float network timed round-robin with the int8 one of each engine.
+Sizes are compared as ``torch.save`` state dicts and as TorchScript files (traced, frozen);
+latencies are medians with one thread, of the eager modules and of the TorchScript files read back,
+the float network timed round-robin with the int8 one of each scheme.
 """
 from __future__ import annotations
 
@@ -136,18 +137,32 @@ def saved_bytes(obj) -> int:
     return len(buffer.getvalue())
 
 
-def script_bytes(module, x) -> int:
-    """Bytes of the TorchScript file (weights and code) that ``torch.jit.load`` reads without topoequi."""
+def scripted(module, x) -> tuple[int, torch.jit.ScriptModule]:
+    """The TorchScript file (traced, frozen) that ``torch.jit.load`` reads without topoequi: its size in
+    bytes and the module read back from it."""
     with tempfile.TemporaryDirectory() as tmp:
-        return save_quantized(module, Path(tmp) / "m.pt", x[:1])
+        size = save_quantized(module, Path(tmp) / "m.pt", x[:1])
+        return size, torch.jit.load(Path(tmp) / "m.pt")
 
 
-def latencies(nets: dict, x, batches=(1, 64), repeats=(15, 5)) -> dict:
-    """Median milliseconds per call at each batch size, the networks timed round-robin (one thread)."""
+def scheme(text: str) -> tuple[str, bool | None]:
+    """``engine[:channel|tensor]``: the quantization engine and its weight scales (default: the engine's)."""
+    engine, _, scales = text.partition(":")
+    return engine, {"": None, "channel": True, "tensor": False}[scales]
+
+
+def latencies(nets: dict, x, batches=(1, 64), repeats=(15, 5), calls=(10, 1)) -> dict:
+    """Median milliseconds per call at each batch size (one thread) of each eager network ``name`` and of its
+    TorchScript file read back (``name_script``; read afresh for each batch size: TorchScript's profiling
+    executor specialises a module to the shapes of its first calls). The networks are timed round-robin, so
+    that the load of the machine drifts over all of them alike, each round running ``calls`` calls of one
+    network in a row (the steady state of serving it: its weights in the cache, not those timed before)."""
     out = {}
-    for b, r in zip(batches, repeats):
-        timing = time_interleaved({k: (lambda net=net, b=b: net(x[:b])) for k, net in nets.items()}, r, 2)
-        out.update({f"{k}_ms_b{b}": 1e3 * t.median for k, t in timing.items()})
+    for b, r, k in zip(batches, repeats, calls):
+        modules = {**nets, **{f"{name}_script": scripted(net, x)[1] for name, net in nets.items()}}
+        timing = time_interleaved({name: (lambda net=net, b=b, k=k: [net(x[:b]) for _ in range(k)])
+                                   for name, net in modules.items()}, r, 2)
+        out.update({f"{name}_ms_b{b}": 1e3 * t.median / k for name, t in timing.items()})
     return out
 
 
@@ -163,28 +178,25 @@ def trained(name: str, model, args, x_train, y_train):
 
 @torch.no_grad()
 def compute_row(name: str, model, args, x_train, x_test, y_test) -> dict:
+    """Sizes, accuracies and latencies of the float network and of its int8 network for each scheme, eager
+    and as TorchScript files (the deployed form; freezing folds the float network's batch norms too)."""
     plain = model.export() if name == "equivariant" else model
     calibration = [x_train[i:i + 100] for i in range(0, 500, 100)]
     row = {"params": sum(p.numel() for p in model.parameters()),
            "deployed_weights": sum(p.numel() for p in plain.parameters()), "macs": macs(plain, x_test),
            "float_accuracy": accuracy(model, x_test, y_test), "float_state_bytes": saved_bytes(model.state_dict()),
            "float_deployed_state_bytes": saved_bytes(plain.state_dict()),
-           "float_script_bytes": script_bytes(plain, x_test)}
-    for engine in args.engines:
-        int8 = quantize_static(model, calibration, engine)
-        row[f"{engine}_int8_accuracy"] = accuracy(int8, x_test, y_test)
-        row[f"{engine}_int8_state_bytes"] = saved_bytes(int8.state_dict())
-        row[f"{engine}_int8_script_bytes"] = script_bytes(int8, x_test)
+           "float_script_bytes": scripted(plain, x_test)[0]}
+    for text in args.schemes:
+        engine, per_channel = scheme(text)
+        int8 = quantize_static(model, calibration, engine, per_channel)
+        row[f"{text}_int8_accuracy"] = accuracy(int8, x_test, y_test)
+        row[f"{text}_int8_state_bytes"] = saved_bytes(int8.state_dict())
+        row[f"{text}_int8_script_bytes"], int8_script = scripted(int8, x_test)
         if name == "equivariant":
-            ref = int8(x_test)
-            row[f"{engine}_bitwise_invariant_elements"] = sum(
-                int(torch.equal(int8(transform_image(x_test, g)), ref)) for g in grid_elements(model.group))
-        torch.backends.quantized.engine = engine
-        # the float network is timed round-robin with the int8 network of each engine
-        timing = latencies({f"{engine}_float": plain, f"{engine}_int8": int8}, x_test)
-        row.update(timing)
-        print(name, engine, row, flush=True)
-    torch.backends.quantized.engine = args.engines[0]
+            row[f"{text}_bitwise_invariant_elements"] = invariant_elements(int8_script, model.group, x_test)
+        row.update(latencies({f"{text}_float": plain, f"{text}_int8": int8}, x_test))
+        print(name, text, row, flush=True)
     return row
 
 
@@ -193,16 +205,10 @@ def part_compute(args) -> None:
     x_test, y_test = digits("test")
     table = {}
     for name, model in models(args.width).items():
-        model = trained(name, model, args, x_train, y_train)
-        row = compute_row(name, model, args, x_train, x_test, y_test)
-        qat = quantize_qat(model, [(x_train[i:i + 32], y_train[i:i + 32]) for i in range(0, 1000, 32)],
-                           args.engines[0], epochs=1, lr=1e-4)
-        row["qat_int8_accuracy"] = accuracy(qat, x_test, y_test)
-        table[name] = row
-        print(name, row, flush=True)
+        table[name] = compute_row(name, trained(name, model, args, x_train, y_train), args, x_train, x_test, y_test)
     table["pcam_size"] = pcam_size_latency(args, x_test)
     COMPUTE.write_text(json.dumps({"rows": table, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                                   "engines": args.engines, "cpu": os.cpu_count()}, indent=1))
+                                   "schemes": args.schemes, "cpu": os.cpu_count()}, indent=1))
 
 
 @torch.no_grad()
@@ -217,17 +223,13 @@ def pcam_size_latency(args, x_test) -> dict:
         model.train()(images)
         model.eval()
         plain = model.export() if name == "equivariant" else model
-        nets = {f"{name}_float": plain}
-        for engine in args.engines:
-            torch.backends.quantized.engine = engine
-            nets[f"{name}_{engine}_int8"] = quantize_static(model, [images], engine)
         out[f"{name}_macs"] = macs(plain, images)
-        for key, net in nets.items():
-            engine = key.split("_")[1] if "int8" in key else args.engines[0]
-            torch.backends.quantized.engine = engine
-            out.update(latencies({key: net}, images, repeats=(15, 3)))
+        for text in args.schemes:
+            engine, per_channel = scheme(text)
+            int8 = quantize_static(model, [images], engine, per_channel)
+            out.update(latencies({f"{name}_{text}_float": plain, f"{name}_{text}_int8": int8}, images,
+                                 repeats=(15, 3)))
         print(out, flush=True)
-    torch.backends.quantized.engine = args.engines[0]
     return out
 
 
@@ -240,11 +242,11 @@ def part_calibration(args) -> None:
     for name, model in models(args.width).items():
         model = trained(name, model, args, x_train, y_train)
         print(f"{name} float {accuracy(model, x_test, y_test):.3f}", flush=True)
-        for engine in args.engines:
+        for text in args.schemes:
+            engine, per_channel = scheme(text)
             for n in args.calibration:
-                int8 = quantize_static(model, [x_train[i:i + 100] for i in range(0, n, 100)], engine)
-                torch.backends.quantized.engine = engine
-                line = f"{name} {engine} calibration {n}: int8 {accuracy(int8, x_test, y_test):.3f}"
+                int8 = quantize_static(model, [x_train[i:i + 100] for i in range(0, n, 100)], engine, per_channel)
+                line = f"{name} {text} calibration {n}: int8 {accuracy(int8, x_test, y_test):.3f}"
                 if name == "equivariant":
                     line += f", bitwise invariant for {invariant_elements(int8, model.group, x_test)} of 8 elements"
                 print(line, flush=True)
@@ -257,22 +259,26 @@ def invariant_elements(int8, group, images) -> int:
 
 
 def part_qat(args) -> None:
-    """int8 accuracy of the seed-0 models after ``--qat-epochs`` passes of quantization-aware training over 1,000
-    training digits (batches of 32, SGD lr 1e-4, projected onto the equivariant weights after every step)."""
+    """int8 accuracy of the seed-0 models after ``--qat-epochs`` passes of quantization-aware training over the
+    1,000 training digits (batches of 32, SGD lr 1e-4, projected onto the equivariant weights after every step),
+    each pass with fresh random shifts of up to ``--shift`` pixels as in training, for each of ``--schemes``."""
     x_train, y_train = digits("train")
     x_test, y_test = digits("test")
-    batches = [(x_train[i:i + 32], y_train[i:i + 32]) for i in range(0, 1000, 32)]
     for name, model in models(args.width).items():
         model = trained(name, model, args, x_train, y_train)
         print(f"{name} float {accuracy(model, x_test, y_test):.3f}", flush=True)
-        for epochs in args.qat_epochs:
-            with torch.enable_grad():
-                int8 = quantize_qat(model, batches, args.engines[0], epochs=epochs, lr=1e-4)
-            torch.backends.quantized.engine = args.engines[0]
-            line = f"{name} {args.engines[0]} QAT {epochs} epochs: int8 {accuracy(int8, x_test, y_test):.3f}"
-            if name == "equivariant":
-                line += f", bitwise invariant for {invariant_elements(int8, model.group, x_test)} of 8 elements"
-            print(line, flush=True)
+        for text in args.schemes:
+            engine, per_channel = scheme(text)
+            for passes in args.qat_epochs:
+                gen = torch.Generator().manual_seed(0)
+                batches = [(random_shift(x_train[i:i + 32], args.shift, gen), y_train[i:i + 32])
+                           for _ in range(passes) for i in range(0, 1000, 32)]
+                with torch.enable_grad():
+                    int8 = quantize_qat(model, batches, engine, epochs=1, lr=1e-4, per_channel=per_channel)
+                line = f"{name} {text} QAT {passes} passes: int8 {accuracy(int8, x_test, y_test):.3f}"
+                if name == "equivariant":
+                    line += f", bitwise invariant for {invariant_elements(int8, model.group, x_test)} of 8 elements"
+                print(line, flush=True)
 
 
 def part_plot(args) -> None:
@@ -313,7 +319,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--shift", type=int, default=2, help="random shifts of the training digits, pixels")
     parser.add_argument("--width", type=float, default=0.5)
-    parser.add_argument("--engines", nargs="+", default=["x86", "qnnpack"])
+    parser.add_argument("--schemes", nargs="+", default=["x86", "x86:tensor", "qnnpack"],
+                        help="int8 schemes, engine[:channel|tensor] (weight scales; default: the engine's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--calibration", type=int, nargs="+", default=[500, 1000, 2000, 3500],
                         help="--part calibration: numbers of calibration digits")

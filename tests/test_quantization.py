@@ -12,6 +12,7 @@ from topoequi.models.mobilenet_v2 import MobileNetV2
 from topoequi.quantization import (
     ENGINES,
     check_engine,
+    load_quantized,
     quantize_qat,
     quantize_static,
     save_quantized,
@@ -132,3 +133,24 @@ def test_bad_input(model):
         quantize_static(model, [])
     with pytest.raises(ValueError, match="quantize_qat: epochs must be a positive int"):
         quantize_qat(model, [], epochs=0)
+    with pytest.raises(TypeError, match="quantize: per_channel must be True, False or None, got .yes."):
+        quantize_static(model, [], per_channel="yes")
+
+
+@pytest.mark.parametrize("engine", AVAILABLE)
+def test_weight_scales_per_tensor_or_per_channel_keep_the_logits_bitwise_invariant(model, digits, engine):
+    x = digits[0]
+    for per_channel, scheme in ((False, torch.per_tensor_affine), (True, torch.per_channel_affine)):
+        quantized = quantize_static(model, [x], engine, per_channel=per_channel)
+        convs = [m for m in quantized.modules() if isinstance(m, torch.ao.nn.quantized.Conv2d)]
+        assert len(convs) == 52 and {c.weight().qscheme() for c in convs} == {scheme}  # every convolution
+        assert_bitwise_invariant(quantized, x)
+
+
+def test_saved_file_is_frozen_and_gives_the_same_logits(model, digits, tmp_path):
+    x = digits[0][:8]
+    quantized = quantize_static(model, [digits[0]], AVAILABLE[0])
+    save_quantized(quantized, tmp_path / "m.pt", x)
+    loaded = load_quantized(tmp_path / "m.pt", AVAILABLE[0])
+    assert list(loaded.children()) == []  # frozen: the weights are constants of one graph, no submodules
+    assert torch.equal(loaded(x), quantized(x))

@@ -21,7 +21,8 @@ orbit, computed once). Then, layer by layer,
    folded rows of :math:`o` and :math:`\pi_h o` are the same numbers permuted. The per-channel
    symmetric scale :math:`\max_{i, v} |W[o, i, v]| / 127.5` is a function of that multiset, hence
    equal on the orbit, and the elementwise rounding gives :math:`W_q[o, i, v] = W_q[\pi_h o,
-   \pi_h i, h^{-1} v]` (with per-tensor weights, the engine ``qnnpack``'s default, trivially).
+   \pi_h i, h^{-1} v]` (with per-tensor weights, ``per_channel=False`` or the engine ``qnnpack``'s
+   default, trivially).
    The int32 bias :math:`\mathrm{round}(b_o / (s_x s_{w, o}))` is equal on the orbit too.
 3. *integer accumulation*: :math:`\sum_{i, v} (x_q - z)\, W_q` is a sum of integers, exact in int32
    whatever the order, so the accumulators of :math:`P_h x` are :math:`P_h` of those of :math:`x`;
@@ -153,7 +154,22 @@ def _fused(model: MobileNetV2, engine: str) -> nn.Module:
     return tq.QuantWrapper(model)
 
 
-def _prepared(model: nn.Module, engine: str, qat: bool) -> tuple[nn.Module, Group | None]:
+def _qconfig(engine: str, qat: bool, per_channel: bool | None) -> tq.QConfig:
+    """The engine's default configuration; ``per_channel`` True / False overrides its weight scales
+    (one per output channel / one per tensor; ``x86`` and ``fbgemm`` default to the first, ``qnnpack``
+    to the second). The activation observers stay the engine's (``x86``: 7-bit range, see above)."""
+    default = (tq.get_default_qat_qconfig if qat else tq.get_default_qconfig)(engine)
+    if per_channel is None:
+        return default
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"quantize: per_channel must be True, False or None, got {per_channel!r}")
+    weight = {(False, False): tq.default_weight_observer, (False, True): tq.default_per_channel_weight_observer,
+              (True, False): tq.default_fused_wt_fake_quant,
+              (True, True): tq.default_fused_per_channel_wt_fake_quant}[qat, per_channel]
+    return tq.QConfig(activation=default.activation, weight=weight)
+
+
+def _prepared(model: nn.Module, engine: str, qat: bool, per_channel: bool | None) -> tuple[nn.Module, Group | None]:
     """The fused, symmetrized network with observers (fake quantization with ``qat``), and its group."""
     torch.backends.quantized.engine = check_engine(engine)
     if isinstance(model, EquivariantMobileNetV2):
@@ -166,7 +182,7 @@ def _prepared(model: nn.Module, engine: str, qat: bool) -> tuple[nn.Module, Grou
     wrapped = _fused(plain, engine)
     if group is not None:
         symmetrize_(wrapped, group)
-    wrapped.qconfig = (tq.get_default_qat_qconfig if qat else tq.get_default_qconfig)(engine)
+    wrapped.qconfig = _qconfig(engine, qat, per_channel)
     return (tq.prepare_qat(wrapped.train(), inplace=True) if qat else tq.prepare(wrapped, inplace=True)), group
 
 
@@ -176,11 +192,13 @@ def _images(batch) -> Tensor:
 
 
 @torch.no_grad()
-def quantize_static(model: nn.Module, calibration: Iterable, engine: str = "x86") -> nn.Module:
+def quantize_static(model: nn.Module, calibration: Iterable, engine: str = "x86",
+                    per_channel: bool | None = None) -> nn.Module:
     """Post-training static quantization to int8: observe the activations on the ``calibration``
     batches (images, ``(images, labels)`` or batches with ``image``), then convert. Returns a CPU
-    module ``float images -> float logits`` running int8 kernels of ``engine``."""
-    prepared, _ = _prepared(model, engine, qat=False)
+    module ``float images -> float logits`` running int8 kernels of ``engine``; ``per_channel``: weight
+    scales per output channel (True), per tensor (False) or the engine's default (None)."""
+    prepared, _ = _prepared(model, engine, False, per_channel)
     seen = 0
     for batch in calibration:
         prepared(_images(batch))
@@ -191,16 +209,16 @@ def quantize_static(model: nn.Module, calibration: Iterable, engine: str = "x86"
 
 
 def quantize_qat(model: nn.Module, batches: Iterable, engine: str = "x86", epochs: int = 1,
-                 lr: float = 1e-3) -> nn.Module:
+                 lr: float = 1e-3, per_channel: bool | None = None) -> nn.Module:
     """Quantization-aware training to int8: fake-quantized weights and activations, trained with SGD
     (momentum 0.9) on ``(images, labels)`` batches for ``epochs`` passes; for an equivariant network
     every step is projected back onto the equivariant weights (:func:`symmetrize_`), which is
     projected gradient descent. Dropout is off: the passes fine-tune a trained network to its
     quantization, and dropout's noise would only make the result depend on the random state. Then
-    converted like :func:`quantize_static`."""
+    converted like :func:`quantize_static` (``per_channel`` as there)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"quantize_qat: epochs must be a positive int, got {epochs!r}")
-    prepared, group = _prepared(model, engine, qat=True)
+    prepared, group = _prepared(model, engine, True, per_channel)
     for module in prepared.modules():
         if isinstance(module, nn.Dropout):
             module.eval()
@@ -218,9 +236,11 @@ def quantize_qat(model: nn.Module, batches: Iterable, engine: str = "x86", epoch
 
 
 def save_quantized(model: nn.Module, path: str | os.PathLike, example: Tensor) -> int:
-    """Trace the quantized module on ``example`` images and save it as TorchScript (``torch.jit.load``
-    reads it back with no topoequi installed, on the same engine). Returns the file size in bytes."""
-    traced = torch.jit.trace(model.eval(), example.float().cpu())
+    """Trace the quantized module on ``example`` images, freeze it (weights inlined as constants, the
+    per-call work of the module attributes gone) and save it as TorchScript (``torch.jit.load`` reads it
+    back with no topoequi installed, on the same engine). Returns the file size in bytes."""
+    with torch.no_grad():
+        traced = torch.jit.freeze(torch.jit.trace(model.eval(), example.float().cpu()))
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer)
     data = buffer.getvalue()
