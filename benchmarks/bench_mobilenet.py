@@ -261,12 +261,15 @@ def invariant_elements(int8, group, images) -> int:
 def part_qat(args) -> None:
     """int8 accuracy of the seed-0 models after ``--qat-epochs`` passes of quantization-aware training over the
     1,000 training digits (batches of 32, SGD lr 1e-4, projected onto the equivariant weights after every step),
-    each pass with fresh random shifts of up to ``--shift`` pixels as in training, for each of ``--schemes``."""
+    each pass with fresh random shifts of up to ``--shift`` pixels as in training, for each of ``--schemes``.
+    Validation: the 2,500 training digits the models never saw (from 1,000 on), to choose the number of passes."""
     x_train, y_train = digits("train")
     x_test, y_test = digits("test")
+    x_valid, y_valid = x_train[1000:], y_train[1000:]
     for name, model in models(args.width).items():
         model = trained(name, model, args, x_train, y_train)
-        print(f"{name} float {accuracy(model, x_test, y_test):.3f}", flush=True)
+        valid, test = accuracy(model, x_valid, y_valid), accuracy(model, x_test, y_test)
+        print(f"{name} float: valid {valid:.4f}, test {test:.3f}", flush=True)
         for text in args.schemes:
             engine, per_channel = scheme(text)
             for passes in args.qat_epochs:
@@ -275,7 +278,8 @@ def part_qat(args) -> None:
                            for _ in range(passes) for i in range(0, 1000, 32)]
                 with torch.enable_grad():
                     int8 = quantize_qat(model, batches, engine, epochs=1, lr=1e-4, per_channel=per_channel)
-                line = f"{name} {text} QAT {passes} passes: int8 {accuracy(int8, x_test, y_test):.3f}"
+                line = (f"{name} {text} QAT {passes} passes: int8 valid {accuracy(int8, x_valid, y_valid):.4f}, "
+                        f"test {accuracy(int8, x_test, y_test):.3f}")
                 if name == "equivariant":
                     line += f", bitwise invariant for {invariant_elements(int8, model.group, x_test)} of 8 elements"
                 print(line, flush=True)

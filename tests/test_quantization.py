@@ -125,7 +125,7 @@ def test_save_and_reload_without_topoequi(model, digits, tmp_path):
 
 
 def test_bad_input(model):
-    with pytest.raises(RuntimeError, match="quantize: engine 'tpu' is not available on this platform; expected"):
+    with pytest.raises(ValueError, match="quantize: engine 'tpu' is not available on this platform; expected"):
         check_engine("tpu")
     with pytest.raises(TypeError, match="quantize: model must be an EquivariantMobileNetV2 or a plain MobileNetV2"):
         quantize_static(torch.nn.Linear(2, 2), [torch.randn(1, 2)])

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("topoequi.predict_cli",
                 "predict with a trained model on new molecules (XYZ, SDF, SMILES), point clouds or images"),
     "reduce": ("topoequi.commands.reduce", "reduce lattice bases with LLL or a trained reducer"),
+    "quantize": ("topoequi.commands.quantize",
+                 "int8 TorchScript file of a trained MobileNetV2 digit classifier (bitwise D4-invariant)"),
     "bound": ("topoequi.commands.bound",
               "PAC-Bayes generalization bounds (equivariant and NBS18) of a trained network, term by term"),
 }

@@ -63,8 +63,8 @@ def check_engine(engine: str) -> str:
     """``engine`` if this torch build and platform support it, else a one-line error naming the choices."""
     available = [e for e in ENGINES if e in torch.backends.quantized.supported_engines]
     if engine not in available:
-        raise RuntimeError(f"quantize: engine {engine!r} is not available on this platform; expected one of "
-                           f"{available} (torch.backends.quantized.supported_engines)")
+        raise ValueError(f"quantize: engine {engine!r} is not available on this platform; expected one of "
+                         f"{available} (torch.backends.quantized.supported_engines)")
     return engine
 
 
