@@ -64,6 +64,7 @@ def accuracy(net: nn.Module, images: Tensor, labels: Tensor) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from topoequi.inference.tasks import load
+    from topoequi.progress import progress_bar
     from topoequi.quantization import check_engine, quantize_qat, quantize_static, save_quantized
     from topoequi.testing.image_equivariance import grid_elements, transform_image
     from topoequi.train.images import load_splits, random_shift
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         gen = torch.Generator().manual_seed(0)
         batches = [(random_shift(calibration[i:i + 32], config.get("shift", 0), gen), labels[i:i + 32])
                    for _ in range(args.qat_passes) for i in range(0, len(calibration), 32)]
+        batches = progress_bar(batches, desc="quantization-aware training", unit="batch")
         int8 = quantize_qat(network, batches, args.engine, epochs=1, lr=1e-4, per_channel=per_channel)
     else:
         int8 = quantize_static(network, calibration.split(100), args.engine, per_channel)
