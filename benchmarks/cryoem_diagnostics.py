@@ -1,4 +1,4 @@
-"""Why amortized cryo-EM pose inference stalls: three ways of training the pose encoder alone or with the volume.
+r"""Why amortized cryo-EM pose inference stalls: three ways of training the pose encoder alone or with the volume.
 
 * ``--mode supervised``: the encoder regresses the true poses directly (chordal loss |R - R_true|^2),
   no volume: the fastest any amortized training could learn them (a diagnostic, not a method);
@@ -14,17 +14,24 @@ turn), the second moments of the learned volume's density against the true map's
 ``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating; ``--save`` and
 ``--init`` carry the encoder from one run to the next (e.g. supervised, then the rendering loss).
 
+``--heads K`` (multiple hypotheses): K copies of the encoder's head on one trunk, each exactly equivariant,
+give poses :math:`R_1..R_K` per image; the loss is :math:`\min_k L_k + (0.05/K)\, \operatorname{mean}_k L_k`
+(winner takes all, the second term keeps every head learning), and the pose scored is the one of the
+head with the lowest loss on each image. ``--heads 1`` is the single-head encoder.
+
     python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
-        [--view-prior 0] [--seed 0] [--save ENC.pt] [--init ENC.pt]
+        [--view-prior 0] [--heads 1] [--seed 0] [--save ENC.pt] [--init ENC.pt]
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import time
 
 import torch
+from torch import nn
 
 
 def parse() -> argparse.Namespace:
@@ -41,6 +48,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--lowpass", default="", help="F0,F1,E: loss on frequencies <= F (cycles/px), F0 -> F1 in E epochs")
     p.add_argument("--bin", type=int, default=1)
     p.add_argument("--view-prior", type=float, default=0.0)
+    p.add_argument("--heads", type=int, default=1, help="K pose hypotheses per image (winner takes all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the encoder's weights here at the end")
     p.add_argument("--init", default=None, help="start from these encoder weights (from --save)")
@@ -85,6 +93,68 @@ def batch_loss(args, encoder, decoder, images, ctf, true, radius, mask):
     return loss
 
 
+class MultiHeadEncoder(nn.Module):
+    r"""K heads on the encoder's trunk: :math:`(a_1, a_2, t)_k = W_k \operatorname{mean}_p f_L(p)`, each
+    :math:`W_k` a freshly initialised copy of ``encoder.head`` (equivariant for D4), :math:`R_k = GS(a_1, a_2)_k`.
+    Output: rotations ``[B, K, 3, 3]`` and shifts ``[B, K, 2]``."""
+
+    def __init__(self, encoder: nn.Module, k: int):
+        super().__init__()
+        extra = [copy.deepcopy(encoder.head) for _ in range(k - 1)]
+        for head in extra:
+            head.reset_parameters()
+        self.encoder, self.heads = encoder, nn.ModuleList([encoder.head, *extra])
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from topoequi.cryoem.rotations import gram_schmidt
+
+        z = self.encoder.features(images).mean((-2, -1))
+        out = torch.stack([head(z) for head in self.heads], 1)
+        return gram_schmidt(out[..., :6].unflatten(-1, (2, 3)).transpose(-1, -2)), out[..., 6:]
+
+
+def head_losses(args, decoder, rotations, shifts, images, ctf, true, mask):
+    """Per image and head ``[B, K]``: the chordal loss (supervised) or the rendering loss of :func:`batch_loss`."""
+    b, k = rotations.shape[:2]
+    if args.mode == "supervised":
+        return (rotations - true[:, None]).pow(2).sum((-2, -1))
+    n = images.shape[-1]
+    rendered = decoder(rotations.flatten(0, 1), shifts.flatten(0, 1), ctf.repeat_interleave(k, 0))
+    residual = images - rendered.view(b, k, n, n)
+    if mask is not None:
+        return (torch.fft.fft2(residual) * mask).abs().pow(2).mean((-2, -1)) / n**2
+    return residual.pow(2).mean((-2, -1))
+
+
+def multi_head_loss(args, encoder, decoder, images, ctf, true, radius, mask):
+    r""":math:`\operatorname{mean}_i [\min_k L_{ik} + (0.05/K) \operatorname{mean}_k L_{ik}]` (+ the view prior on
+    the winning heads' poses)."""
+    rotations, shifts = encoder(images)
+    losses = head_losses(args, decoder, rotations, shifts, images, ctf, true, mask)
+    best, winner = losses.min(1)
+    loss = best.mean() + 0.05 / losses.shape[1] * losses.mean()
+    if args.view_prior:
+        v = rotations[torch.arange(len(winner)), winner, 2, :]
+        loss = loss + args.view_prior * ((v[:, :, None] * v[:, None, :]).mean(0) - torch.eye(3) / 3).pow(2).sum()
+    return loss
+
+
+def predict(args, encoder, decoder, images, ctf, true, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predicted rotations ``[B, 3, 3]`` (with several heads: each image's lowest-loss head) and the
+    winning head of each image."""
+    rotations, winners = [], []
+    for s in range(0, len(images), 256):
+        r, t = encoder(images[s:s + 256])
+        if args.heads == 1:
+            rotations.append(r)
+            winners.append(torch.zeros(len(r), dtype=torch.long))
+            continue
+        w = head_losses(args, decoder, r, t, images[s:s + 256], ctf[s:s + 256], true[s:s + 256], mask).argmin(1)
+        rotations.append(r[torch.arange(len(w)), w])
+        winners.append(w)
+    return torch.cat(rotations), torch.cat(winners)
+
+
 def main() -> None:
     from topoequi.cryoem.rotations import align_rotations
     from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
@@ -99,8 +169,10 @@ def main() -> None:
         encoder = matching_plain_encoder(encoder)
     if args.init:
         encoder.load_state_dict(torch.load(args.init, weights_only=True))
+    model = encoder if args.heads == 1 else MultiHeadEncoder(encoder, args.heads)
+    loss_fn = batch_loss if args.heads == 1 else multi_head_loss
     decoder = VoxelVolumeDecoder(images.shape[-1])
-    groups = [{"params": encoder.parameters(), "lr": args.lr}]
+    groups = [{"params": model.parameters(), "lr": args.lr}]
     if args.mode == "learn":
         groups.append({"params": decoder.parameters(), "lr": args.volume_lr})
     else:
@@ -117,22 +189,24 @@ def main() -> None:
             f0, f1, ramp = (float(x) for x in args.lowpass.split(","))
             mask = (radius <= f0 + (f1 - f0) * min(1.0, epoch / max(ramp, 1))).float()
         order = torch.randperm(args.images)
-        encoder.train()
+        model.train()
         for s in range(0, args.images, args.batch_size):
             idx = order[s:s + args.batch_size]
-            loss = batch_loss(args, encoder, decoder, images[idx], ctf[idx], true[idx], radius, mask)
+            loss = loss_fn(args, model, decoder, images[idx], ctf[idx], true[idx], radius, mask)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item()
-        encoder.eval()
+        model.eval()
         with torch.no_grad():
-            predicted = torch.cat([encoder(images[s:s + 256])[0] for s in range(0, args.images, 256)])
+            predicted, winners = predict(args, model, decoder, images, ctf, true, mask)
         alignment = align_rotations(predicted.double(), true.double())
         e = alignment.errors
         print(f"epoch {epoch + 1} loss {total / steps:.4f} median {alignment.median:.1f} deg, within 5 "
               f"{(e < 5).float().mean():.2f}, within 15 {(e < 15).float().mean():.2f}, mirrored "
               f"{alignment.mirrored}, {time.time() - start:.1f} s", flush=True)
+        if args.heads > 1:
+            print("  images won by each head:", torch.bincount(winners, minlength=args.heads).tolist(), flush=True)
     if args.save:
         torch.save(encoder.state_dict(), args.save)
     view = predicted.double()[:, 2, :]
