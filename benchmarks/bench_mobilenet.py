@@ -146,9 +146,10 @@ def scripted(module, x) -> tuple[int, torch.jit.ScriptModule]:
 
 
 def scheme(text: str) -> tuple[str, bool | None]:
-    """``engine[:channel|tensor]``: the quantization engine and its weight scales (default: the engine's)."""
+    """``engine[:channel|tensor|spread]``: the quantization engine and its weight scales (default: the engine's;
+    ``spread``: per channel only where the channels' ranges spread, see :data:`topoequi.quantization.SPREAD`)."""
     engine, _, scales = text.partition(":")
-    return engine, {"": None, "channel": True, "tensor": False}[scales]
+    return engine, {"": None, "channel": True, "tensor": False, "spread": "spread"}[scales]
 
 
 def latencies(nets: dict, x, batches=(1, 64), repeats=(15, 5), calls=(10, 1)) -> dict:
@@ -324,7 +325,7 @@ def main() -> None:
     parser.add_argument("--shift", type=int, default=2, help="random shifts of the training digits, pixels")
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--schemes", nargs="+", default=["x86", "x86:tensor", "qnnpack"],
-                        help="int8 schemes, engine[:channel|tensor] (weight scales; default: the engine's)")
+                        help="int8 schemes, engine[:channel|tensor|spread] (weight scales; default: the engine's)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--calibration", type=int, nargs="+", default=[500, 1000, 2000, 3500],
                         help="--part calibration: numbers of calibration digits")

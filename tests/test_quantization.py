@@ -1,4 +1,5 @@
 """int8 MobileNetV2: bitwise D4-invariant logits on every engine, symmetrized weights, QAT, TorchScript reload."""
+import copy
 import subprocess
 import sys
 
@@ -9,8 +10,12 @@ import torch.nn.functional as F
 from topoequi.datasets.rotated_mnist import load_mnist_sample
 from topoequi.models.equivariant_mobilenet_v2 import EquivariantMobileNetV2
 from topoequi.models.mobilenet_v2 import MobileNetV2
+from topoequi.nn.regular_fields import RegularBatchNorm
 from topoequi.quantization import (
     ENGINES,
+    SPREAD,
+    _fused,
+    channel_spread,
     check_engine,
     load_quantized,
     quantize_qat,
@@ -133,8 +138,9 @@ def test_bad_input(model):
         quantize_static(model, [])
     with pytest.raises(ValueError, match="quantize_qat: epochs must be a positive int"):
         quantize_qat(model, [], epochs=0)
-    with pytest.raises(TypeError, match="quantize: per_channel must be True, False or None, got .yes."):
-        quantize_static(model, [], per_channel="yes")
+    for bad in ("yes", 1):
+        with pytest.raises(TypeError, match=r"quantize: per_channel must be one of \(None, True, False, 'spread'\)"):
+            quantize_static(model, [], per_channel=bad)
 
 
 @pytest.mark.parametrize("engine", AVAILABLE)
@@ -154,3 +160,24 @@ def test_saved_file_is_frozen_and_gives_the_same_logits(model, digits, tmp_path)
     loaded = load_quantized(tmp_path / "m.pt", AVAILABLE[0])
     assert list(loaded.children()) == []  # frozen: the weights are constants of one graph, no submodules
     assert torch.equal(loaded(x), quantized(x))
+
+
+def test_spread_gives_per_channel_scales_exactly_where_the_channel_ranges_spread(model, digits):
+    x = digits[0]
+
+    def schemes(net):
+        quantized = quantize_static(net, [x], AVAILABLE[0], per_channel="spread")
+        assert_bitwise_invariant(quantized, x)
+        return [m.weight().qscheme() == torch.per_channel_affine
+                for m in quantized.modules() if isinstance(m, torch.ao.nn.quantized.Conv2d)]
+
+    before = schemes(model)
+    spread = copy.deepcopy(model)
+    with torch.no_grad():  # one field of the batch norm after the second depthwise convolution: 1000x the others
+        [m for m in spread.modules() if isinstance(m, RegularBatchNorm)][4].norm.weight[0] *= 1000.0
+    after = schemes(spread)
+    assert [i for i, (a, b) in enumerate(zip(before, after)) if a != b] == [4]  # only that layer changed
+    assert not before[4] and after[4] and sum(after) == sum(before) + 1
+    convs = [m for m in _fused(spread.export(), AVAILABLE[0]).modules() if isinstance(m, torch.nn.Conv2d)]
+    assert channel_spread(convs[4]) > 100 * SPREAD
+    assert [channel_spread(c) > SPREAD for c in convs] == after

@@ -154,6 +154,13 @@ def _fused(model: MobileNetV2, engine: str) -> nn.Module:
     return tq.QuantWrapper(model)
 
 
+SPREAD = 8.0
+"""``per_channel="spread"``: a convolution whose largest output-channel weight range exceeds ``SPREAD`` times
+its median one gets one scale per channel (with one per tensor its median channel would keep under 16 of the
+127 levels of each sign), the others one per tensor."""
+PER_CHANNEL = (None, True, False, "spread")
+
+
 def _qconfig(engine: str, qat: bool, per_channel: bool | None) -> tq.QConfig:
     """The engine's default configuration; ``per_channel`` True / False overrides its weight scales
     (one per output channel / one per tensor; ``x86`` and ``fbgemm`` default to the first, ``qnnpack``
@@ -161,15 +168,33 @@ def _qconfig(engine: str, qat: bool, per_channel: bool | None) -> tq.QConfig:
     default = (tq.get_default_qat_qconfig if qat else tq.get_default_qconfig)(engine)
     if per_channel is None:
         return default
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"quantize: per_channel must be True, False or None, got {per_channel!r}")
     weight = {(False, False): tq.default_weight_observer, (False, True): tq.default_per_channel_weight_observer,
               (True, False): tq.default_fused_wt_fake_quant,
               (True, True): tq.default_fused_per_channel_wt_fake_quant}[qat, per_channel]
     return tq.QConfig(activation=default.activation, weight=weight)
 
 
-def _prepared(model: nn.Module, engine: str, qat: bool, per_channel: bool | None) -> tuple[nn.Module, Group | None]:
+def channel_spread(conv: nn.Conv2d) -> float:
+    r"""Largest over median of the output channels' weight ranges :math:`\max_{i, v} |W[o, i, v]|`."""
+    ranges = conv.weight.detach().abs().flatten(1).amax(1)
+    return float(ranges.max() / ranges.median().clamp_min(torch.finfo(ranges.dtype).tiny))
+
+
+def _set_qconfig(model: nn.Module, engine: str, qat: bool, per_channel: bool | None | str) -> None:
+    """``per_channel`` as in :func:`quantize_static`; with ``"spread"`` chosen per convolution (:data:`SPREAD`)
+    on the weights with batch norms folded, as they are quantized. Every choice is per layer, so the
+    orbits of a layer share their scales either way and the invariance argument above holds."""
+    if per_channel not in PER_CHANNEL or (per_channel is not None and type(per_channel) not in (bool, str)):
+        raise TypeError(f"quantize: per_channel must be one of {PER_CHANNEL}, got {per_channel!r}")
+    model.qconfig = _qconfig(engine, qat, False if per_channel == "spread" else per_channel)
+    if per_channel == "spread":
+        for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
+            if channel_spread(conv) > SPREAD:
+                conv.qconfig = _qconfig(engine, qat, True)
+
+
+def _prepared(model: nn.Module, engine: str, qat: bool,
+              per_channel: bool | None | str) -> tuple[nn.Module, Group | None]:
     """The fused, symmetrized network with observers (fake quantization with ``qat``), and its group."""
     torch.backends.quantized.engine = check_engine(engine)
     if isinstance(model, EquivariantMobileNetV2):
@@ -182,7 +207,7 @@ def _prepared(model: nn.Module, engine: str, qat: bool, per_channel: bool | None
     wrapped = _fused(plain, engine)
     if group is not None:
         symmetrize_(wrapped, group)
-    wrapped.qconfig = _qconfig(engine, qat, per_channel)
+    _set_qconfig(wrapped, engine, qat, per_channel)
     return (tq.prepare_qat(wrapped.train(), inplace=True) if qat else tq.prepare(wrapped, inplace=True)), group
 
 
@@ -193,11 +218,12 @@ def _images(batch) -> Tensor:
 
 @torch.no_grad()
 def quantize_static(model: nn.Module, calibration: Iterable, engine: str = "x86",
-                    per_channel: bool | None = None) -> nn.Module:
+                    per_channel: bool | None | str = None) -> nn.Module:
     """Post-training static quantization to int8: observe the activations on the ``calibration``
     batches (images, ``(images, labels)`` or batches with ``image``), then convert. Returns a CPU
     module ``float images -> float logits`` running int8 kernels of ``engine``; ``per_channel``: weight
-    scales per output channel (True), per tensor (False) or the engine's default (None)."""
+    scales per output channel (True), per tensor (False), the engine's default (None), or per channel only in
+    the convolutions whose channels' weight ranges spread more than :data:`SPREAD` times (``"spread"``)."""
     prepared, _ = _prepared(model, engine, False, per_channel)
     seen = 0
     for batch in calibration:
@@ -209,7 +235,7 @@ def quantize_static(model: nn.Module, calibration: Iterable, engine: str = "x86"
 
 
 def quantize_qat(model: nn.Module, batches: Iterable, engine: str = "x86", epochs: int = 1,
-                 lr: float = 1e-3, per_channel: bool | None = None) -> nn.Module:
+                 lr: float = 1e-3, per_channel: bool | None | str = None) -> nn.Module:
     """Quantization-aware training to int8: fake-quantized weights and activations, trained with SGD
     (momentum 0.9) on ``(images, labels)`` batches for ``epochs`` passes; for an equivariant network
     every step is projected back onto the equivariant weights (:func:`symmetrize_`), which is

@@ -1,6 +1,6 @@
 """Quantize a trained MobileNetV2 digit classifier to int8 and write it as a TorchScript file.
 
-    topoequi quantize runs/images-mnist-rot-emobilenet-s0/best.pt [--engine x86] [--weights tensor|channel]
+    topoequi quantize runs/images-mnist-rot-emobilenet-s0/best.pt [--engine x86] [--weights tensor|channel|spread]
                       [--calibration 500] [--qat-passes 0] [--output PATH] [--threads 1]
 
 The checkpoint is one of ``topoequi train images --model emobilenet|mobilenet``. Its first
@@ -23,14 +23,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 MODELS = ("emobilenet", "mobilenet")
-WEIGHTS = {"engine": None, "tensor": False, "channel": True}
+WEIGHTS = {"engine": None, "tensor": False, "channel": True, "spread": "spread"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="best.pt or last.pt of `topoequi train images --model emobilenet|mobilenet`")
     parser.add_argument("--engine", default="x86", help="quantized engine: x86, fbgemm or qnnpack")
     parser.add_argument("--weights", choices=tuple(WEIGHTS), default="engine",
-                        help="weight scales per output channel, per tensor, or the engine's default")
+                        help="weight scales per output channel, per tensor, per channel only in the layers whose "
+                             "channels' ranges spread (topoequi.quantization.SPREAD), or the engine's default")
     parser.add_argument("--calibration", type=int, default=500, help="training digits that calibrate, >= 1")
     parser.add_argument("--qat-passes", type=int, default=0, help="passes of quantization-aware training, >= 0")
     parser.add_argument("--source", default=None, help="folder of the MNIST-rot .amat files (mnist-rot-amat runs)")
@@ -100,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:  # the float32 network in the same form, for its size
         deployed = network.export() if predictor.model_name == "emobilenet" else network
         float_size = save_quantized(PaddedToNetwork(deployed), Path(tmp) / "float32.pt", x_test[:1])
-    scales = "channel" if (per_channel if per_channel is not None else args.engine != "qnnpack") else "tensor"
-    print(f"{predictor.model_name}: int8 with {args.engine}, weight scales per {scales}, {args.calibration} "
+    scales = {None: "the engine's default", True: "per channel", False: "per tensor",
+              "spread": "per channel where the channels' ranges spread, else per tensor"}[per_channel]
+    print(f"{predictor.model_name}: int8 with {args.engine}, weight scales {scales}, {args.calibration} "
           f"calibration digits, {args.qat_passes} QAT passes")
     float_accuracy = accuracy(PaddedToNetwork(network), x_test, y_test)
     print(f"test accuracy ({len(x_test)} digits): float32 {float_accuracy:.4f}, "
