@@ -17,16 +17,22 @@ turn), the second moments of the learned volume's density against the true map's
 ``--heads K`` (multiple hypotheses): K copies of the encoder's head on one trunk, each exactly equivariant,
 give poses :math:`R_1..R_K` per image; the loss is :math:`\min_k L_k + (0.05/K)\, \operatorname{mean}_k L_k`
 (winner takes all, the second term keeps every head learning), and the pose scored is the one of the
-head with the lowest loss on each image. ``--heads 1`` is the single-head encoder.
+head with the lowest loss on each image. ``--heads 1`` is the single-head encoder. ``--grid 24`` turns each
+head's pose :math:`R` into the 24 hypotheses :math:`R g` (g the rotations of the cube: fixed right factors, so the
+equivariance :math:`R(hI) = \rho(h) R(I)` stays exact and the hypotheses' viewing directions :math:`g^T v` stay
+spread over the sphere). ``--softmin T0,T1,E`` replaces the winner's loss by the soft minimum
+:math:`-T \log \sum_k e^{-L_k / T}`, T annealed geometrically from T0 to T1 over E epochs (every hypothesis
+weighted by its posterior at temperature T, as in annealed expectation-maximisation).
 
     python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
-        [--view-prior 0] [--heads 1] [--seed 0] [--save ENC.pt] [--init ENC.pt]
+        [--view-prior 0] [--heads 1] [--grid 1|24] [--softmin T0,T1,E] [--seed 0] [--save ENC.pt] [--init ENC.pt]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import math
 import time
 
@@ -49,6 +55,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bin", type=int, default=1)
     p.add_argument("--view-prior", type=float, default=0.0)
     p.add_argument("--heads", type=int, default=1, help="K pose hypotheses per image (winner takes all)")
+    p.add_argument("--grid", type=int, default=1, choices=(1, 24),
+                   help="24: each head's pose R also as R g for the 24 rotations g of the cube")
+    p.add_argument("--softmin", default="", help="T0,T1,E: soft winner, temperature T0 -> T1 (geometric) in E epochs")
+    p.add_argument("--start-lowpass", type=float, default=0.0,
+                   help="F > 0: start the learned volume at the true map low-passed to F cycles/voxel (refinement)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the encoder's weights here at the end")
     p.add_argument("--init", default=None, help="start from these encoder weights (from --save)")
@@ -93,24 +104,36 @@ def batch_loss(args, encoder, decoder, images, ctf, true, radius, mask):
     return loss
 
 
+def cube_rotations() -> torch.Tensor:
+    """The 24 rotations of the cube ``[24, 3, 3]``: the signed permutation matrices of determinant 1."""
+    eye = torch.eye(3)
+    mats = [eye[list(p)] * torch.tensor(s)[:, None] for p in itertools.permutations(range(3))
+            for s in itertools.product((1.0, -1.0), repeat=3)]
+    return torch.stack([m for m in mats if torch.det(m) > 0])
+
+
 class MultiHeadEncoder(nn.Module):
     r"""K heads on the encoder's trunk: :math:`(a_1, a_2, t)_k = W_k \operatorname{mean}_p f_L(p)`, each
-    :math:`W_k` a freshly initialised copy of ``encoder.head`` (equivariant for D4), :math:`R_k = GS(a_1, a_2)_k`.
-    Output: rotations ``[B, K, 3, 3]`` and shifts ``[B, K, 2]``."""
+    :math:`W_k` a freshly initialised copy of ``encoder.head`` (equivariant for D4), :math:`R_k = GS(a_1, a_2)_k`;
+    with a grid, every :math:`R_k g` for the fixed rotations g (right factors keep :math:`R(hI) = \rho(h) R(I)`,
+    and spread the viewing directions :math:`g^T v`). Output: rotations ``[B, K G, 3, 3]``, shifts ``[B, K G, 2]``."""
 
-    def __init__(self, encoder: nn.Module, k: int):
+    def __init__(self, encoder: nn.Module, k: int, grid: torch.Tensor | None = None):
         super().__init__()
         extra = [copy.deepcopy(encoder.head) for _ in range(k - 1)]
         for head in extra:
             head.reset_parameters()
         self.encoder, self.heads = encoder, nn.ModuleList([encoder.head, *extra])
+        self.register_buffer("grid", torch.eye(3)[None] if grid is None else grid)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         from topoequi.cryoem.rotations import gram_schmidt
 
         z = self.encoder.features(images).mean((-2, -1))
         out = torch.stack([head(z) for head in self.heads], 1)
-        return gram_schmidt(out[..., :6].unflatten(-1, (2, 3)).transpose(-1, -2)), out[..., 6:]
+        r = gram_schmidt(out[..., :6].unflatten(-1, (2, 3)).transpose(-1, -2))
+        g = len(self.grid)
+        return (r[:, :, None] @ self.grid).flatten(1, 2), out[..., 6:].repeat_interleave(g, 1)
 
 
 def head_losses(args, decoder, rotations, shifts, images, ctf, true, mask):
@@ -132,6 +155,8 @@ def multi_head_loss(args, encoder, decoder, images, ctf, true, radius, mask):
     rotations, shifts = encoder(images)
     losses = head_losses(args, decoder, rotations, shifts, images, ctf, true, mask)
     best, winner = losses.min(1)
+    if args.temperature:
+        best = -args.temperature * torch.logsumexp(-losses / args.temperature, 1)
     loss = best.mean() + 0.05 / losses.shape[1] * losses.mean()
     if args.view_prior:
         v = rotations[torch.arange(len(winner)), winner, 2, :]
@@ -145,7 +170,7 @@ def predict(args, encoder, decoder, images, ctf, true, mask) -> tuple[torch.Tens
     rotations, winners = [], []
     for s in range(0, len(images), 256):
         r, t = encoder(images[s:s + 256])
-        if args.heads == 1:
+        if r.dim() == 3:
             rotations.append(r)
             winners.append(torch.zeros(len(r), dtype=torch.long))
             continue
@@ -169,12 +194,19 @@ def main() -> None:
         encoder = matching_plain_encoder(encoder)
     if args.init:
         encoder.load_state_dict(torch.load(args.init, weights_only=True))
-    model = encoder if args.heads == 1 else MultiHeadEncoder(encoder, args.heads)
-    loss_fn = batch_loss if args.heads == 1 else multi_head_loss
+    single = args.heads == 1 and args.grid == 1
+    model = encoder if single else MultiHeadEncoder(encoder, args.heads, cube_rotations() if args.grid > 1 else None)
+    loss_fn = batch_loss if single else multi_head_loss
+    args.temperature = 0.0
     decoder = VoxelVolumeDecoder(images.shape[-1])
     groups = [{"params": model.parameters(), "lr": args.lr}]
     if args.mode == "learn":
         groups.append({"params": decoder.parameters(), "lr": args.volume_lr})
+        if args.start_lowpass:
+            f = torch.fft.fftfreq(volume.shape[0])
+            keep = (f[:, None, None] ** 2 + f[None, :, None] ** 2 + f[None, None] ** 2).sqrt() <= args.start_lowpass
+            with torch.no_grad():
+                decoder.volume.copy_(torch.fft.ifftn(torch.fft.fftn(volume.double()) * keep).real / scale)
     else:
         with torch.no_grad():
             decoder.volume.copy_(volume / scale)
@@ -188,6 +220,9 @@ def main() -> None:
         if args.lowpass:
             f0, f1, ramp = (float(x) for x in args.lowpass.split(","))
             mask = (radius <= f0 + (f1 - f0) * min(1.0, epoch / max(ramp, 1))).float()
+        if args.softmin:
+            t0, t1, ramp = (float(x) for x in args.softmin.split(","))
+            args.temperature = t0 * (t1 / t0) ** min(1.0, epoch / max(ramp, 1))
         order = torch.randperm(args.images)
         model.train()
         for s in range(0, args.images, args.batch_size):
@@ -205,8 +240,9 @@ def main() -> None:
         print(f"epoch {epoch + 1} loss {total / steps:.4f} median {alignment.median:.1f} deg, within 5 "
               f"{(e < 5).float().mean():.2f}, within 15 {(e < 15).float().mean():.2f}, mirrored "
               f"{alignment.mirrored}, {time.time() - start:.1f} s", flush=True)
-        if args.heads > 1:
-            print("  images won by each head:", torch.bincount(winners, minlength=args.heads).tolist(), flush=True)
+        if not single:
+            print("  images won by each head:", torch.bincount(winners, minlength=args.heads * args.grid).tolist(),
+                  flush=True)
     if args.save:
         torch.save(encoder.state_dict(), args.save)
     view = predicted.double()[:, 2, :]
