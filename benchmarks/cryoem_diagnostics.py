@@ -4,7 +4,9 @@ r"""Why amortized cryo-EM pose inference stalls: three ways of training the pose
   no volume: the fastest any amortized training could learn them (a diagnostic, not a method);
 * ``--mode frozen``: the rendering loss with the decoder frozen at the true volume: can the
   encoder learn poses from images alone when the volume is known?
-* ``--mode learn``: the rendering loss with the volume learned too (the amortized setting).
+* ``--mode learn``: the rendering loss with the volume learned too (the amortized setting);
+* ``--mode poses``: the volume alone, learned at the true poses and shifts: the loss a correct solution
+  reaches, against which the losses of the other modes' end points are read.
 
 Per epoch: the loss, the median pose error after global alignment, the fractions within 5 and 15
 degrees; at the end, the eigenvalues of the second moment of the predicted viewing directions
@@ -24,7 +26,7 @@ spread over the sphere). ``--softmin T0,T1,E`` replaces the winner's loss by the
 :math:`-T \log \sum_k e^{-L_k / T}`, T annealed geometrically from T0 to T1 over E epochs (every hypothesis
 weighted by its posterior at temperature T, as in annealed expectation-maximisation).
 
-    python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn [--encoder d4|cnn] [--snr 1]
+    python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn|poses [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
         [--view-prior 0] [--heads 1] [--grid 1|24] [--softmin T0,T1,E] [--seed 0] [--save ENC.pt] [--init ENC.pt]
 """
@@ -42,7 +44,7 @@ from torch import nn
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mode", default="frozen", choices=("frozen", "supervised", "learn"))
+    p.add_argument("--mode", default="frozen", choices=("frozen", "supervised", "learn", "poses"))
     p.add_argument("--encoder", default="d4", choices=("d4", "cnn"))
     p.add_argument("--snr", type=float, default=1.0)
     p.add_argument("--images", type=int, default=512)
@@ -76,7 +78,7 @@ def stack(args):
     st = simulate_stack(volume, args.images, voxel, snr=args.snr, seed=0)
     scale = st.images.std()
     ctf = ctf_image(st.ctf, st.size, st.pixel_size).float()
-    return (st.images / scale)[:, None], ctf, st.rotations.float(), volume, scale
+    return (st.images / scale)[:, None], ctf, st.rotations.float(), st.shifts.float(), volume, scale
 
 
 def second_moments(volume: torch.Tensor) -> list[float]:
@@ -180,6 +182,34 @@ def predict(args, encoder, decoder, images, ctf, true, mask) -> tuple[torch.Tens
     return torch.cat(rotations), torch.cat(winners)
 
 
+def fit_at_true_poses(args, images, ctf, true, shifts, volume, scale) -> None:
+    """``--mode poses``: Adam on the volume alone, rendered at the true poses and shifts; prints the loss
+    per epoch and, at the end, that of the true map through the same decoder."""
+    from topoequi.models.cryoem_reconstruction import VoxelVolumeDecoder
+
+    decoder = VoxelVolumeDecoder(images.shape[-1])
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=args.volume_lr)
+
+    def loss(idx):
+        return (images[idx] - decoder(true[idx], shifts[idx], ctf[idx])).pow(2).mean()
+
+    def batches(order):
+        return [order[s:s + args.batch_size] for s in range(0, args.images, args.batch_size)]
+
+    for epoch in range(args.epochs):
+        total = []
+        for idx in batches(torch.randperm(args.images)):
+            value = loss(idx)
+            optimizer.zero_grad()
+            value.backward()
+            optimizer.step()
+            total.append(value.item())
+        print(f"epoch {epoch + 1} loss {sum(total) / len(total):.5f}", flush=True)
+    with torch.no_grad():
+        decoder.volume.copy_(volume / scale)
+        print(f"the true map: loss {sum(loss(i).item() for i in batches(torch.arange(args.images))) / len(total):.5f}")
+
+
 def main() -> None:
     from topoequi.cryoem.rotations import align_rotations
     from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
@@ -187,7 +217,9 @@ def main() -> None:
 
     args = parse()
     torch.set_num_threads(1)
-    images, ctf, true, volume, scale = stack(args)
+    images, ctf, true, shifts, volume, scale = stack(args)
+    if args.mode == "poses":
+        return fit_at_true_poses(args, images, ctf, true, shifts, volume, scale)
     torch.manual_seed(args.seed)
     encoder = CryoPoseEncoder("D4", tuple(int(c) for c in args.channels.split(",")), 3)
     if args.encoder == "cnn":
