@@ -1,4 +1,8 @@
-"""CryoPoseEncoder: exact D4 equivariance of poses and shifts in float64, the matched plain encoder, bad input."""
+"""CryoPoseEncoder: exact D4 equivariance of poses and shifts in float64, the matched plain encoder, bad input;
+the multi-hypothesis heads of ``benchmarks/cryoem_diagnostics.py`` stay exactly equivariant."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -66,3 +70,32 @@ def test_bad_input():
     with pytest.raises(ValueError, match="CryoPoseEncoder: the image size must be divisible by 8"):
         model(torch.zeros(2, 1, 20, 20))
     assert "CryoPoseEncoder(group=D4, channels=(1, 1, 1, 1)" in repr(model)
+
+
+def diagnostics():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "cryoem_diagnostics.py"
+    spec = importlib.util.spec_from_file_location("cryoem_diagnostics", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cube_rotations_are_the_24_element_group():
+    g = diagnostics().cube_rotations().double()
+    keys = {tuple(m.flatten().tolist()) for m in g}
+    assert len(keys) == 24
+    assert torch.equal(torch.linalg.det(g).round(), torch.ones(24, dtype=torch.float64))
+    assert {tuple((a @ b).flatten().tolist()) for a in g for b in g} == keys
+
+
+def test_grid_hypotheses_are_spread_and_exactly_equivariant(images):
+    module = diagnostics()
+    torch.manual_seed(0)
+    encoder = CryoPoseEncoder("D4", (2, 2, 3), kernel_size=3, pool_after=(0, 1))
+    model = module.MultiHeadEncoder(encoder, 2, module.cube_rotations()).double().eval()
+    with torch.no_grad():
+        rotations, shifts = model(images)
+    assert rotations.shape == (3, 48, 3, 3) and shifts.shape == (3, 48, 2)
+    # the 24 hypotheses of one head look along 24 different directions g^T v
+    assert len(torch.unique(rotations[0, :24, 2].round(decimals=6), dim=0)) == 24
+    assert max(pose_errors(model, images)) < 1e-12
