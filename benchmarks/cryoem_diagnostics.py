@@ -16,15 +16,16 @@ turn), the second moments of the learned volume's density against the true map's
 ``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating; ``--save`` and
 ``--init`` carry the encoder from one run to the next (e.g. supervised, then the rendering loss).
 
-``--heads K`` (multiple hypotheses): K copies of the encoder's head on one trunk, each exactly equivariant,
-give poses :math:`R_1..R_K` per image; the loss is :math:`\min_k L_k + (0.05/K)\, \operatorname{mean}_k L_k`
-(winner takes all, the second term keeps every head learning), and the pose scored is the one of the
-head with the lowest loss on each image. ``--heads 1`` is the single-head encoder. ``--grid 24`` turns each
-head's pose :math:`R` into the 24 hypotheses :math:`R g` (g the rotations of the cube: fixed right factors, so the
-equivariance :math:`R(hI) = \rho(h) R(I)` stays exact and the hypotheses' viewing directions :math:`g^T v` stay
-spread over the sphere). ``--softmin T0,T1,E`` replaces the winner's loss by the soft minimum
-:math:`-T \log \sum_k e^{-L_k / T}`, T annealed geometrically from T0 to T1 over E epochs (every hypothesis
-weighted by its posterior at temperature T, as in annealed expectation-maximisation).
+``--heads K`` (multiple hypotheses, :class:`~topoequi.models.cryoem_pose_hypotheses.PoseHypothesisEncoder`):
+K copies of the encoder's head on one trunk, each exactly equivariant, give H = K poses per image; the loss
+is :math:`\min_h L_h + (0.05/H) \operatorname{mean}_h L_h` (winner takes all, the second term keeps every
+head learning), and the pose scored is the one of the hypothesis with the lowest loss on each image.
+``--heads 1`` is the single-head encoder. ``--grid 24`` turns each head's pose :math:`R` into the 24
+hypotheses :math:`R g` (H = 24 K; g the rotations of the cube: fixed right factors, so the equivariance
+:math:`R(hI) = \rho(h) R(I)` stays exact and the viewing directions :math:`g^T v` stay spread over the
+sphere). ``--softmin T0,T1,E`` replaces the minimum by the soft minimum
+:math:`-T \log \operatorname{mean}_h e^{-L_h / T}`, T annealed geometrically from T0 to T1 over E epochs
+(every hypothesis weighted by its posterior at temperature T, as in annealed expectation-maximisation).
 
     python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn|poses [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
@@ -33,13 +34,10 @@ weighted by its posterior at temperature T, as in annealed expectation-maximisat
 from __future__ import annotations
 
 import argparse
-import copy
-import itertools
 import math
 import time
 
 import torch
-from torch import nn
 
 
 def parse() -> argparse.Namespace:
@@ -106,38 +104,6 @@ def batch_loss(args, encoder, decoder, images, ctf, true, radius, mask):
     return loss
 
 
-def cube_rotations() -> torch.Tensor:
-    """The 24 rotations of the cube ``[24, 3, 3]``: the signed permutation matrices of determinant 1."""
-    eye = torch.eye(3)
-    mats = [eye[list(p)] * torch.tensor(s)[:, None] for p in itertools.permutations(range(3))
-            for s in itertools.product((1.0, -1.0), repeat=3)]
-    return torch.stack([m for m in mats if torch.det(m) > 0])
-
-
-class MultiHeadEncoder(nn.Module):
-    r"""K heads on the encoder's trunk: :math:`(a_1, a_2, t)_k = W_k \operatorname{mean}_p f_L(p)`, each
-    :math:`W_k` a freshly initialised copy of ``encoder.head`` (equivariant for D4), :math:`R_k = GS(a_1, a_2)_k`;
-    with a grid, every :math:`R_k g` for the fixed rotations g (right factors keep :math:`R(hI) = \rho(h) R(I)`,
-    and spread the viewing directions :math:`g^T v`). Output: rotations ``[B, K G, 3, 3]``, shifts ``[B, K G, 2]``."""
-
-    def __init__(self, encoder: nn.Module, k: int, grid: torch.Tensor | None = None):
-        super().__init__()
-        extra = [copy.deepcopy(encoder.head) for _ in range(k - 1)]
-        for head in extra:
-            head.reset_parameters()
-        self.encoder, self.heads = encoder, nn.ModuleList([encoder.head, *extra])
-        self.register_buffer("grid", torch.eye(3)[None] if grid is None else grid)
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from topoequi.cryoem.rotations import gram_schmidt
-
-        z = self.encoder.features(images).mean((-2, -1))
-        out = torch.stack([head(z) for head in self.heads], 1)
-        r = gram_schmidt(out[..., :6].unflatten(-1, (2, 3)).transpose(-1, -2))
-        g = len(self.grid)
-        return (r[:, :, None] @ self.grid).flatten(1, 2), out[..., 6:].repeat_interleave(g, 1)
-
-
 def head_losses(args, decoder, rotations, shifts, images, ctf, true, mask):
     """Per image and head ``[B, K]``: the chordal loss (supervised) or the rendering loss of :func:`batch_loss`."""
     b, k = rotations.shape[:2]
@@ -156,9 +122,9 @@ def multi_head_loss(args, encoder, decoder, images, ctf, true, radius, mask):
     the winning heads' poses)."""
     rotations, shifts = encoder(images)
     losses = head_losses(args, decoder, rotations, shifts, images, ctf, true, mask)
-    best, winner = losses.min(1)
-    if args.temperature:
-        best = -args.temperature * torch.logsumexp(-losses / args.temperature, 1)
+    from topoequi.models.cryoem_reconstruction import soft_minimum
+
+    best, winner = soft_minimum(losses, args.temperature)
     loss = best.mean() + 0.05 / losses.shape[1] * losses.mean()
     if args.view_prior:
         v = rotations[torch.arange(len(winner)), winner, 2, :]
@@ -213,6 +179,7 @@ def fit_at_true_poses(args, images, ctf, true, shifts, volume, scale) -> None:
 def main() -> None:
     from topoequi.cryoem.rotations import align_rotations
     from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
+    from topoequi.models.cryoem_pose_hypotheses import PoseHypothesisEncoder
     from topoequi.models.cryoem_reconstruction import VoxelVolumeDecoder
 
     args = parse()
@@ -227,7 +194,7 @@ def main() -> None:
     if args.init:
         encoder.load_state_dict(torch.load(args.init, weights_only=True))
     single = args.heads == 1 and args.grid == 1
-    model = encoder if single else MultiHeadEncoder(encoder, args.heads, cube_rotations() if args.grid > 1 else None)
+    model = encoder if single else PoseHypothesisEncoder(encoder, args.heads, "cube" if args.grid > 1 else "none")
     loss_fn = batch_loss if single else multi_head_loss
     args.temperature = 0.0
     decoder = VoxelVolumeDecoder(images.shape[-1])

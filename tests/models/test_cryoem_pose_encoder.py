@@ -1,12 +1,11 @@
 """CryoPoseEncoder: exact D4 equivariance of poses and shifts in float64, the matched plain encoder, bad input;
-the multi-hypothesis heads of ``benchmarks/cryoem_diagnostics.py`` stay exactly equivariant."""
-import importlib.util
-from pathlib import Path
-
+PoseHypothesisEncoder: every hypothesis exactly equivariant, the cube grid spreads the views."""
 import pytest
 import torch
 
+from topoequi.cryoem.rotations import cube_rotations
 from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder, pose_rep
+from topoequi.models.cryoem_pose_hypotheses import PoseHypothesisEncoder
 from topoequi.models.steerable_image_cnn import num_parameters
 from topoequi.symmetry import group_from_name
 from topoequi.testing.image_equivariance import (
@@ -72,30 +71,36 @@ def test_bad_input():
     assert "CryoPoseEncoder(group=D4, channels=(1, 1, 1, 1)" in repr(model)
 
 
-def diagnostics():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "cryoem_diagnostics.py"
-    spec = importlib.util.spec_from_file_location("cryoem_diagnostics", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_cube_rotations_are_the_24_element_group():
-    g = diagnostics().cube_rotations().double()
+    g = cube_rotations()
     keys = {tuple(m.flatten().tolist()) for m in g}
     assert len(keys) == 24
     assert torch.equal(torch.linalg.det(g).round(), torch.ones(24, dtype=torch.float64))
     assert {tuple((a @ b).flatten().tolist()) for a in g for b in g} == keys
 
 
-def test_grid_hypotheses_are_spread_and_exactly_equivariant(images):
-    module = diagnostics()
+def test_every_hypothesis_is_exactly_equivariant_and_the_grid_spreads_views(images):
     torch.manual_seed(0)
     encoder = CryoPoseEncoder("D4", (2, 2, 3), kernel_size=3, pool_after=(0, 1))
-    model = module.MultiHeadEncoder(encoder, 2, module.cube_rotations()).double().eval()
+    trunk = {k: v.clone() for k, v in encoder.state_dict().items()}
+    model = PoseHypothesisEncoder(encoder, 2, "cube").double().eval()
+    assert all(torch.equal(trunk[k], v.float()) for k, v in encoder.state_dict().items())  # weights kept
     with torch.no_grad():
         rotations, shifts = model(images)
-    assert rotations.shape == (3, 48, 3, 3) and shifts.shape == (3, 48, 2)
+        single = encoder(images)[0]
+    assert model.num_hypotheses == 48 and rotations.shape == (3, 48, 3, 3) and shifts.shape == (3, 48, 2)
+    assert torch.allclose(rotations[:, :24], single[:, None] @ cube_rotations(), atol=1e-14)  # head 1 x grid
     # the 24 hypotheses of one head look along 24 different directions g^T v
     assert len(torch.unique(rotations[0, :24, 2].round(decimals=6), dim=0)) == 24
     assert max(pose_errors(model, images)) < 1e-12
+
+
+def test_hypothesis_encoder_bad_input():
+    encoder = CryoPoseEncoder("D4", (1,), kernel_size=3, pool_after=())
+    with pytest.raises(ValueError, match="PoseHypothesisEncoder: heads must be an int >= 1, got 0"):
+        PoseHypothesisEncoder(encoder, 0)
+    with pytest.raises(ValueError, match="PoseHypothesisEncoder: grid must be one of"):
+        PoseHypothesisEncoder(encoder, 2, "icosahedron")
+    with pytest.raises(TypeError, match="PoseHypothesisEncoder: encoder must be a CryoPoseEncoder"):
+        PoseHypothesisEncoder(torch.nn.Linear(2, 2))

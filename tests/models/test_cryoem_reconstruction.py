@@ -1,4 +1,5 @@
-"""VoxelVolumeDecoder and AmortizedReconstruction: rendering matches the simulator, symmetric loss, gradients."""
+"""VoxelVolumeDecoder and AmortizedReconstruction: rendering matches the simulator, symmetric loss, the best or
+soft minimum of several hypotheses, gradients."""
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -6,6 +7,7 @@ from torch_geometric.data import Batch
 from topoequi.cryoem.gaussians import gaussian_volume
 from topoequi.cryoem.simulate import simulate_stack
 from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, in_plane_rotation
+from topoequi.models.cryoem_pose_hypotheses import PoseHypothesisEncoder
 from topoequi.models.cryoem_reconstruction import AmortizedReconstruction, VoxelVolumeDecoder
 
 
@@ -50,7 +52,39 @@ def test_symmetric_loss_is_the_better_of_the_two_turns(stack):
     assert sum(float(p.grad.abs().sum()) for p in model.encoder.parameters() if p.grad is not None) > 0
 
 
+
+def test_hypotheses_score_the_best_or_a_soft_minimum(stack):
+    volume, particles = stack
+    batch = Batch.from_data_list(particles.to_data_list())
+    torch.manual_seed(0)
+    encoder = PoseHypothesisEncoder(CryoPoseEncoder("D4", (1, 1), kernel_size=3, pool_after=(0, 1)), 3, "cube")
+    model = AmortizedReconstruction(encoder, VoxelVolumeDecoder(16))
+    with torch.no_grad():
+        model.decoder.volume.copy_(volume)
+        rotations, shifts = encoder(batch.image)
+        rendered = [model.decoder(rotations[:, h], shifts[:, h], batch.ctf) for h in range(72)]
+        each = torch.stack([(batch.image - r).pow(2).mean((1, 2, 3)) for r in rendered], 1)
+        out = model(batch)
+        best, winner = each.min(1)
+        assert torch.allclose(out["loss"], best, atol=1e-7) and torch.equal(out["hypothesis"], winner)
+        assert torch.equal(out["rotation"], rotations[torch.arange(8), winner])
+        model.temperature = 0.01
+        soft = model(batch)["loss"]
+        assert (soft >= best - 1e-7).all() and (soft <= each.mean(1) + 1e-7).all() and (soft > best + 1e-6).any()
+        model.temperature = 1e4
+        assert torch.allclose(model(batch)["loss"], each.mean(1), atol=1e-5)  # hot: every hypothesis alike
+        model.temperature, model.mean_weight = 0.0, 0.5
+        assert torch.allclose(model(batch)["loss"], best + 0.5 * each.mean(1), atol=1e-7)
+    model.temperature = 0.01
+    model(batch)["loss"].mean().backward()
+    grads = [sum(float(p.grad.abs().sum()) for p in h.parameters() if p.grad is not None) for h in encoder.heads]
+    assert min(grads) > 0  # the soft minimum reaches every head
+
+
 def test_bad_input():
+    decoder = VoxelVolumeDecoder(8)
+    with pytest.raises(ValueError, match="AmortizedReconstruction: temperature must be >= 0, got -1"):
+        AmortizedReconstruction(CryoPoseEncoder("D4", (1,), kernel_size=3, pool_after=()), decoder, temperature=-1)
     with pytest.raises(ValueError, match="VoxelVolumeDecoder: size must be an int >= 2"):
         VoxelVolumeDecoder(1)
     with pytest.raises(ValueError, match="VoxelVolumeDecoder: interpolation must be 'linear' or 'cubic'"):

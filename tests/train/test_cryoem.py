@@ -33,7 +33,25 @@ def test_tiny_run_writes_everything(tmp_path):
                          "--no-progress", "--device", "cpu"))
 
 
+def test_hypotheses_with_an_annealed_soft_minimum(tmp_path):
+    out = tmp_path / "run"
+    args = parse("--heads", "2", "--grid", "cube", "--softmin", "0.1,0.001,2", "--images", "8", "--epochs", "3",
+                 "--batch-size", "8", "--channels", "1,1,1,1", "--plot-every", "0", "--out", str(out),
+                 "--no-progress", "--device", "cpu")
+    assert cryoem.run(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert (results["heads"], results["grid"], results["softmin"]) == (2, "cube", "0.1,0.001,2")
+    assert [row["epoch"] for row in results["history"]] == [1, 2, 3]
+    assert all(0.0 <= row["valid_pose_error"] <= 180.0 for row in results["history"])
+    schedule = cryoem.parse_softmin("0.1,0.001,2")
+    assert [cryoem.temperature(schedule, e) for e in range(4)] == pytest.approx([0.1, 0.01, 0.001, 0.001], rel=1e-12)
+    assert cryoem.temperature(None, 5) == 0.0
+
+
 @pytest.mark.parametrize("argv, message", [
+    (("--heads", "0"), "--heads must be at least 1"),
+    (("--softmin", "0.1,0.01"), "--softmin must be T0,T1,E"),
+    (("--softmin", "0,0.01,5"), "--softmin needs T0 > 0, T1 > 0 and E >= 1"),
     (("--images", "0"), "--images must be at least 1"),
     (("--snr", "-1"), "--snr must be positive"),
     (("--stack", "a.mrcs"), "--stack and --star go together"),

@@ -55,9 +55,12 @@ def test_learns_on_the_device_and_resumes_exactly(tmp_path, device):
     with pytest.raises(Interrupt):
         interrupted.fit()
     resumed = make(tmp_path / "b", device)
+    started = []
+    resumed.epoch_start = lambda trainer, epoch: started.append((epoch, trainer.epoch))
     resumed.fit(resume=True)
     keys = ("train_loss", "valid_mae", "lr")
     assert [[r[k] for k in keys] for r in resumed.history] == [[r[k] for k in keys] for r in history]
+    assert started == [(2, 2), (3, 3)]  # epoch_start sees the resumed epochs, before each one trains
 
 
 def test_checkpoint_holds_cpu_tensors_and_loads_on_the_other_device(tmp_path, device, other_device):

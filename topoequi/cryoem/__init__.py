@@ -9,6 +9,7 @@ from topoequi.cryoem.projector import project, render, volume_spectrum
 from topoequi.cryoem.rotations import (
     Alignment,
     align_rotations,
+    cube_rotations,
     euler_to_matrix,
     geodesic_distance,
     gram_schmidt,
@@ -24,6 +25,7 @@ __all__ = [
     "ParticleStack",
     "align_rotations",
     "ctf_image",
+    "cube_rotations",
     "electron_wavelength",
     "euler_to_matrix",
     "fourier_shell_correlation",

@@ -10,6 +10,7 @@ and :math:`M` improper. :func:`align_rotations` finds the better of the two.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +25,14 @@ def random_rotations(n: int, generator: torch.Generator | None = None, dtype: to
     """``n`` Haar-uniform rotations ``[n, 3, 3]`` (normalised Gaussian quaternions)."""
     q = torch.randn(n, 4, generator=generator, dtype=dtype)
     return quaternion_to_matrix(q / q.norm(dim=-1, keepdim=True)).to(device)
+
+
+def cube_rotations(dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> Tensor:
+    """The 24 rotations of the cube ``[24, 3, 3]``: the signed permutation matrices of determinant 1."""
+    eye = torch.eye(3, dtype=dtype, device=device)
+    signs = torch.tensor(list(itertools.product((1.0, -1.0), repeat=3)), dtype=dtype, device=device)
+    mats = torch.stack([eye[list(p)] * s[:, None] for p in itertools.permutations(range(3)) for s in signs])
+    return mats[torch.linalg.det(mats) > 0]
 
 
 def quaternion_to_matrix(q: Tensor) -> Tensor:

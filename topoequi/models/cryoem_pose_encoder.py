@@ -77,15 +77,19 @@ class CryoPoseEncoder(nn.Module):
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
 
-    def raw(self, images: Tensor) -> Tensor:
-        """The head's output ``[B, 8]`` (:math:`a_1, a_2, t`; in :func:`pose_rep` for ``D4``)."""
+    def pooled(self, images: Tensor) -> Tensor:
+        """The spatial mean of the last block's fields, ``[B, C]`` (what the head reads)."""
         if images.dim() != 4 or images.shape[1] != 1 or images.shape[-1] != images.shape[-2]:
             raise ValueError(f"CryoPoseEncoder: images must be [B, 1, N, N], got {list(images.shape)}")
         multiple = 2 ** len(self.pool_after)
         if images.shape[-1] % multiple:
             raise ValueError(f"CryoPoseEncoder: the image size must be divisible by {multiple} (exact pooling), "
                              f"got {images.shape[-1]}")
-        return self.head(self.features(images).mean((-2, -1)))
+        return self.features(images).mean((-2, -1))
+
+    def raw(self, images: Tensor) -> Tensor:
+        """The head's output ``[B, 8]`` (:math:`a_1, a_2, t`; in :func:`pose_rep` for ``D4``)."""
+        return self.head(self.pooled(images))
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         out = self.raw(images)

@@ -1,6 +1,7 @@
 """Amortized cryo-EM pose inference and reconstruction on a simulated (or real) particle stack.
 
-    topoequi train cryoem --encoder d4|cnn [--symmetric-loss] [--images 1024] [--snr 0.1]
+    topoequi train cryoem --encoder d4|cnn [--symmetric-loss] [--heads 1] [--grid none|cube] [--softmin T0,T1,E]
+                          [--images 1024] [--snr 0.1]
                           [--channels 4,4,8,8] [--kernel-size 3] [--epochs 20] [--batch-size 32] [--lr 1e-3]
                           [--volume-lr 1e-2] [--seed 0] [--data-seed 0] [--map FILE.npz]
                           [--stack FILE.mrcs --star FILE.star] [--plot-every 5] [--out DIR]
@@ -10,7 +11,11 @@ Data: ``--images`` particles simulated from the density map (default: the embedd
 or a real ``--stack`` / ``--star`` pair (optional ``cryoem`` extra). Images are divided by the
 stack's standard deviation. Models: :class:`~topoequi.models.cryoem_pose_encoder.CryoPoseEncoder`
 (``d4``; ``cnn`` is the plain encoder with the same parameter count) and a
-:class:`~topoequi.models.cryoem_reconstruction.VoxelVolumeDecoder`. Each epoch logs the median
+:class:`~topoequi.models.cryoem_reconstruction.VoxelVolumeDecoder`. ``--heads K`` / ``--grid cube`` give
+each image K (x 24) pose hypotheses (:class:`~topoequi.models.cryoem_pose_hypotheses.PoseHypothesisEncoder`),
+trained on the best one's loss plus 0.05 / H of their mean (H hypotheses, so that none stops learning), or
+with ``--softmin T0,T1,E`` on their soft minimum at a temperature annealed geometrically from T0 to T1 in
+E epochs; the pose scored is the best hypothesis. Each epoch logs the median
 pose error after global alignment (degrees), the fraction of poses within 5 / 15 degrees, the
 concentration of the predicted viewing directions on one axis (1/3 uniform, 1 for the degenerate
 solution of a single view), the FSC resolutions (Angstrom) of the aligned volume against the map,
@@ -32,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--encoder", default="d4", choices=tuple(ENCODERS))
     parser.add_argument("--symmetric-loss", action="store_true", help="cryoAI's symmetric loss")
+    parser.add_argument("--heads", type=int, default=1, help="pose heads per image (best one trained)")
+    parser.add_argument("--grid", default="none", choices=("none", "cube"),
+                        help="cube: each head's pose times the cube's 24 rotations")
+    parser.add_argument("--softmin", default="", help="T0,T1,E: soft minimum over hypotheses, T0 -> T1 in E epochs")
     parser.add_argument("--channels", default="4,4,8,8", help="D4 fields per block (cnn: matched by parameters)")
     parser.add_argument("--kernel-size", type=int, default=3, help="convolution stencil width")
     parser.add_argument("--images", type=int, default=1024, help="particles to simulate")
@@ -56,7 +65,7 @@ def check_args(args: argparse.Namespace):
     from topoequi.train.options import engine_config
 
     args.channels_tuple = parse_channels(args.channels)
-    for name in ("images", "epochs", "batch_size", "kernel_size"):
+    for name in ("images", "epochs", "batch_size", "kernel_size", "heads"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     for name in ("snr", "volume_lr"):
@@ -66,10 +75,33 @@ def check_args(args: argparse.Namespace):
         raise ValueError("--stack and --star go together (the .mrcs images and their .star file)")
     if args.plot_every < 0:
         raise ValueError(f"--plot-every must be >= 0, got {args.plot_every}")
+    args.schedule = parse_softmin(args.softmin)
     sym = "-sym" if args.symmetric_loss else ""
-    args.out = args.out or os.path.join("runs", f"cryoem-{args.encoder}{sym}-s{args.seed}")
+    hyp = (f"-h{args.heads}" if args.heads > 1 else "") + ("-cube" if args.grid == "cube" else "")
+    args.out = args.out or os.path.join("runs", f"cryoem-{args.encoder}{sym}{hyp}-s{args.seed}")
     return engine_config(args, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          monitor="valid_pose_error", grad_clip=None)
+
+
+def parse_softmin(text: str) -> tuple[float, float, float] | None:
+    """``"T0,T1,E"`` to ``(T0, T1, E)`` (``""``: ``None``, the hard minimum)."""
+    if not text:
+        return None
+    try:
+        t0, t1, ramp = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"--softmin must be T0,T1,E (three numbers), got {text!r}") from None
+    if not (t0 > 0 and t1 > 0 and ramp >= 1):
+        raise ValueError(f"--softmin needs T0 > 0, T1 > 0 and E >= 1, got {text!r}")
+    return t0, t1, ramp
+
+
+def temperature(schedule: tuple[float, float, float] | None, epoch: int) -> float:
+    r""":math:`T_0 (T_1 / T_0)^{\min(1, e / E)}` at 0-based epoch e (``0`` without a schedule)."""
+    if schedule is None:
+        return 0.0
+    t0, t1, ramp = schedule
+    return t0 * (t1 / t0) ** min(1.0, epoch / ramp)
 
 
 def load_stack(args: argparse.Namespace):
@@ -87,28 +119,35 @@ def load_stack(args: argparse.Namespace):
 
 def build_model(args: argparse.Namespace, size: int):
     from topoequi.models.cryoem_pose_encoder import CryoPoseEncoder, matching_plain_encoder
+    from topoequi.models.cryoem_pose_hypotheses import PoseHypothesisEncoder
     from topoequi.models.cryoem_reconstruction import AmortizedReconstruction, VoxelVolumeDecoder
 
     encoder = CryoPoseEncoder("D4", args.channels_tuple, args.kernel_size)
     if ENCODERS[args.encoder] is None:
         encoder = matching_plain_encoder(encoder)
-    return AmortizedReconstruction(encoder, VoxelVolumeDecoder(size), symmetric=args.symmetric_loss)
+    mean_weight = 0.0
+    if args.heads > 1 or args.grid != "none":
+        encoder = PoseHypothesisEncoder(encoder, args.heads, args.grid)
+        mean_weight = 0.05 / encoder.num_hypotheses
+    return AmortizedReconstruction(encoder, VoxelVolumeDecoder(size), symmetric=args.symmetric_loss,
+                                   temperature=temperature(args.schedule, 0), mean_weight=mean_weight)
 
 
 @torch.no_grad()
-def evaluate_poses(model, images: torch.Tensor, true_rotations: torch.Tensor, volume, voxel: float,
-                   batch_size: int = 256) -> tuple[dict, torch.Tensor | None]:
-    """Median pose error after alignment, fraction within 5 and 15 degrees, concentration of the viewing
-    directions (:func:`~topoequi.cryoem.rotations.view_concentration`), FSC resolutions; and the
-    learned volume carried into the frame of ``volume``."""
+def evaluate_poses(model, images: torch.Tensor, ctf: torch.Tensor, true_rotations: torch.Tensor, volume,
+                   voxel: float, batch_size: int = 256) -> tuple[dict, torch.Tensor | None]:
+    """For the best hypothesis of each image: median pose error after alignment, fraction within 5 and 15
+    degrees, concentration of the viewing directions (:func:`~topoequi.cryoem.rotations.view_concentration`),
+    FSC resolutions; and the learned volume carried into the frame of ``volume``."""
     from topoequi.cryoem.fsc import align_volume, fsc_resolutions
     from topoequi.cryoem.rotations import align_rotations, view_concentration
 
     was = model.training
     model.eval()
     device = next(model.parameters()).device
-    predicted = torch.cat([model.encoder(images[s:s + batch_size].to(device))[0].cpu()
-                           for s in range(0, len(images), batch_size)])
+    chunks = range(0, len(images), batch_size)
+    predicted = torch.cat([model.infer(images[s:s + batch_size].to(device),
+                                       ctf[s:s + batch_size].to(device))["rotation"].cpu() for s in chunks])
     model.train(was)
     alignment = align_rotations(predicted.double(), true_rotations.double())
     row = {"valid_pose_error": alignment.median, "valid_within_5": float((alignment.errors < 5).double().mean()),
@@ -160,14 +199,16 @@ def run(args: argparse.Namespace) -> int:
         stack.images = stack.images / scale
         data = stack.to_data_list()
         images, rotations = stack.images[:, None], stack.rotations
+        ctf = torch.cat([d.ctf for d in data])
         seed_everything(args.seed)
         model = build_model(args, stack.size)
         identity = {"task": "cryoem", "encoder": args.encoder, "symmetric_loss": args.symmetric_loss,
+                    "heads": args.heads, "grid": args.grid, "softmin": args.softmin,
                     "channels": list(args.channels_tuple), "kernel_size": args.kernel_size, "images": len(stack),
                     "snr": args.snr, "data_seed": args.data_seed, "map": args.map, "stack": args.stack}
 
         def validate(trainer: Trainer) -> dict:
-            row, aligned = evaluate_poses(model, images, rotations, volume, voxel)
+            row, aligned = evaluate_poses(model, images, ctf, rotations, volume, voxel)
             epoch = trainer.epoch + 1
             if args.plot_every and (epoch % args.plot_every == 0 or epoch == args.epochs):
                 truth = volume.double() if volume is not None else None
@@ -181,10 +222,15 @@ def run(args: argparse.Namespace) -> int:
                       {"params": model.decoder.parameters(), "lr": args.volume_lr}]
             return torch.optim.Adam(groups), None
 
+        def anneal(trainer: Trainer, epoch: int) -> None:
+            model.temperature = temperature(args.schedule, epoch)
+
         trainer = Trainer(model, data, None, lambda out, batch: out["loss"], None, config, args.out,
-                          identity=identity, configure_optimizers=optimizers, validate=validate)
-        print(f"{args.encoder}: {num_parameters(model.encoder)} encoder parameters, {len(stack)} images "
-              f"of {stack.size} px", flush=True)
+                          identity=identity, configure_optimizers=optimizers, validate=validate, epoch_start=anneal)
+        hypotheses = getattr(model.encoder, "num_hypotheses", 1)
+        print(f"{args.encoder}: {num_parameters(model.encoder)} encoder parameters, {hypotheses} pose "
+              f"hypothes{'i' if hypotheses == 1 else 'e'}s per image, {len(stack)} images of {stack.size} px",
+              flush=True)
         history = trainer.fit(resume=args.resume, overwrite=args.overwrite)
         write_json(os.path.join(args.out, "results.json"),
                    {**identity, "seed": args.seed, "encoder_parameters": num_parameters(model.encoder),

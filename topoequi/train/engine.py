@@ -125,6 +125,8 @@ class Trainer:
         out_dir: where ``log.csv``, ``last.pt``, ``best.pt``, ``curves.png`` go (``None``: nowhere).
         identity: what a checkpoint must match to be resumed or evaluated; checked on load.
         callbacks: called as ``callback(trainer, row)`` after each epoch (after the checkpoints).
+        epoch_start: called as ``epoch_start(trainer, epoch)`` before each epoch's training (0-based,
+            resumed runs included): for schedules of anything but the learning rate.
         configure_optimizers: ``(model, config) -> (optimizer, scheduler or None)``.
             (default: :func:`adamw_cosine`)
         train_batches: ``(trainer, epoch) -> iterable of batches``. (default: the ``DataLoader``)
@@ -141,6 +143,7 @@ class Trainer:
     out_dir: str | os.PathLike | None
     identity: dict = field(default_factory=dict)
     callbacks: list[Callable] = field(default_factory=list)
+    epoch_start: Callable[[Trainer, int], None] | None = None
     configure_optimizers: Callable = adamw_cosine
     train_batches: Callable[[Trainer, int], Iterable] | None = None
     validate: Callable[[Trainer], dict[str, float]] | None = None
@@ -269,6 +272,8 @@ class Trainer:
 
     def _fit_epoch(self, epoch: int) -> None:
         start = time.perf_counter()
+        if self.epoch_start is not None:
+            self.epoch_start(self, epoch)
         train_loss = self._train_epoch(epoch)
         valid = (self.validate(self) if self.validate is not None else
                  {f"valid_{k}": v for k, v in self.evaluate(self.valid_set, desc="valid").items()})
