@@ -13,8 +13,10 @@ degrees; at the end, the eigenvalues of the second moment of the predicted viewi
 (1/3 each for uniform poses; one near 1 when every image is given the same view up to an in-plane
 turn), the second moments of the learned volume's density against the true map's, and with
 ``--view-prior W`` the term ``W |mean(v v^T) - I/3|^2`` on each batch (a uniform-view prior).
-``--bin 2`` averages the map over 2x2x2 voxels (16^3, 5 A voxels) before simulating; ``--save`` and
-``--init`` carry the encoder from one run to the next (e.g. supervised, then the rendering loss).
+``--support R`` projects the learned volume after every step onto non-negative densities inside a
+sphere of R voxels (the positivity and spherical mask of classical refinement). ``--bin 2`` averages the
+map over 2x2x2 voxels (16^3, 5 A voxels) before simulating; ``--save`` and ``--init`` carry the encoder
+from one run to the next (e.g. supervised, then the rendering loss).
 
 ``--heads K`` (multiple hypotheses, :class:`~topoequi.models.cryoem_pose_hypotheses.PoseHypothesisEncoder`):
 K copies of the encoder's head on one trunk, each exactly equivariant, give H = K poses per image; the loss
@@ -29,7 +31,8 @@ sphere). ``--softmin T0,T1,E`` replaces the minimum by the soft minimum
 
     python benchmarks/cryoem_diagnostics.py --mode frozen|supervised|learn|poses [--encoder d4|cnn] [--snr 1]
         [--images 512] [--epochs 15] [--lr 1e-3] [--volume-lr 1e-2] [--lowpass F0,F1,E] [--bin 1]
-        [--view-prior 0] [--heads 1] [--grid 1|24] [--softmin T0,T1,E] [--seed 0] [--save ENC.pt] [--init ENC.pt]
+        [--view-prior 0] [--heads 1] [--grid 1|24] [--softmin T0,T1,E] [--support R]
+        [--start-lowpass F] [--seed 0] [--save ENC.pt] [--init ENC.pt]
 """
 from __future__ import annotations
 
@@ -60,6 +63,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--softmin", default="", help="T0,T1,E: soft winner, temperature T0 -> T1 (geometric) in E epochs")
     p.add_argument("--start-lowpass", type=float, default=0.0,
                    help="F > 0: start the learned volume at the true map low-passed to F cycles/voxel (refinement)")
+    p.add_argument("--support", type=float, default=0.0,
+                   help="R > 0: after each step, project the learned volume onto densities >= 0 within radius R voxels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the encoder's weights here at the end")
     p.add_argument("--init", default=None, help="start from these encoder weights (from --save)")
@@ -211,6 +216,10 @@ def main() -> None:
             decoder.volume.copy_(volume / scale)
         decoder.volume.requires_grad_(False)
     optimizer = torch.optim.Adam(groups)
+    support = None
+    if args.support and args.mode == "learn":
+        axis = torch.arange(images.shape[-1], dtype=torch.float32) - (images.shape[-1] - 1) / 2
+        support = (torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).norm(dim=-1) <= args.support)
     f = torch.fft.fftfreq(images.shape[-1])
     radius = (f[:, None] ** 2 + f[None] ** 2).sqrt()
     steps = math.ceil(args.images / args.batch_size)
@@ -230,6 +239,9 @@ def main() -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if support is not None:
+                with torch.no_grad():
+                    decoder.volume.clamp_(min=0).mul_(support)
             total += loss.item()
         model.eval()
         with torch.no_grad():
