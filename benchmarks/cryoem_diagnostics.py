@@ -202,7 +202,7 @@ def main() -> None:
     model = encoder if single else PoseHypothesisEncoder(encoder, args.heads, "cube" if args.grid > 1 else "none")
     loss_fn = batch_loss if single else multi_head_loss
     args.temperature = 0.0
-    decoder = VoxelVolumeDecoder(images.shape[-1])
+    decoder = VoxelVolumeDecoder(images.shape[-1], support=args.support or None)
     groups = [{"params": model.parameters(), "lr": args.lr}]
     if args.mode == "learn":
         groups.append({"params": decoder.parameters(), "lr": args.volume_lr})
@@ -216,10 +216,6 @@ def main() -> None:
             decoder.volume.copy_(volume / scale)
         decoder.volume.requires_grad_(False)
     optimizer = torch.optim.Adam(groups)
-    support = None
-    if args.support and args.mode == "learn":
-        axis = torch.arange(images.shape[-1], dtype=torch.float32) - (images.shape[-1] - 1) / 2
-        support = (torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).norm(dim=-1) <= args.support)
     f = torch.fft.fftfreq(images.shape[-1])
     radius = (f[:, None] ** 2 + f[None] ** 2).sqrt()
     steps = math.ceil(args.images / args.batch_size)
@@ -239,9 +235,8 @@ def main() -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if support is not None:
-                with torch.no_grad():
-                    decoder.volume.clamp_(min=0).mul_(support)
+            if args.mode == "learn":
+                decoder.project_()
             total += loss.item()
         model.eval()
         with torch.no_grad():

@@ -81,12 +81,32 @@ def test_hypotheses_score_the_best_or_a_soft_minimum(stack):
     assert min(grads) > 0  # the soft minimum reaches every head
 
 
+
+def test_support_projection_keeps_a_nonnegative_ball():
+    decoder = VoxelVolumeDecoder(8, support=2.5)
+    with torch.no_grad():
+        decoder.volume.copy_(torch.randn(8, 8, 8, generator=torch.Generator().manual_seed(0)))
+    before = decoder.volume.detach().clone()
+    decoder.project_()
+    axis = torch.arange(8.0) - 3.5
+    inside = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).norm(dim=-1) <= 2.5
+    assert int(inside.sum()) == 56  # the 8 voxels at distance 0.87, 24 at 1.66 and 24 at 2.18 from the centre
+    assert torch.equal(decoder.volume.detach(), torch.where(inside, before.clamp_min(0), torch.zeros(())))
+    plain = VoxelVolumeDecoder(8)
+    with torch.no_grad():
+        plain.volume.copy_(before)
+    plain.project_()
+    assert torch.equal(plain.volume.detach(), before)  # no support: untouched
+
+
 def test_bad_input():
     decoder = VoxelVolumeDecoder(8)
     with pytest.raises(ValueError, match="AmortizedReconstruction: temperature must be >= 0, got -1"):
         AmortizedReconstruction(CryoPoseEncoder("D4", (1,), kernel_size=3, pool_after=()), decoder, temperature=-1)
     with pytest.raises(ValueError, match="VoxelVolumeDecoder: size must be an int >= 2"):
         VoxelVolumeDecoder(1)
+    with pytest.raises(ValueError, match="VoxelVolumeDecoder: support must be a positive radius in voxels, got 0"):
+        VoxelVolumeDecoder(8, support=0)
     with pytest.raises(ValueError, match="VoxelVolumeDecoder: interpolation must be 'linear' or 'cubic'"):
         VoxelVolumeDecoder(8, interpolation="nearest")
     assert repr(VoxelVolumeDecoder(8)) == "VoxelVolumeDecoder(size=8, pad=2.0, interpolation=linear)"

@@ -3,6 +3,7 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from topoequi.train import cryoem
 
@@ -35,12 +36,16 @@ def test_tiny_run_writes_everything(tmp_path):
 
 def test_hypotheses_with_an_annealed_soft_minimum(tmp_path):
     out = tmp_path / "run"
-    args = parse("--heads", "2", "--grid", "cube", "--softmin", "0.1,0.001,2", "--images", "8", "--epochs", "3",
-                 "--batch-size", "8", "--channels", "1,1,1,1", "--plot-every", "0", "--out", str(out),
+    args = parse("--heads", "2", "--grid", "cube", "--softmin", "0.1,0.001,2", "--support", "10", "--images", "8",
+                 "--epochs", "3", "--batch-size", "8", "--channels", "1,1,1,1", "--plot-every", "0", "--out", str(out),
                  "--no-progress", "--device", "cpu")
     assert cryoem.run(args) == 0
     results = json.loads((out / "results.json").read_text())
-    assert (results["heads"], results["grid"], results["softmin"]) == (2, "cube", "0.1,0.001,2")
+    assert (results["heads"], results["grid"], results["softmin"], results["support"]) == (2, "cube", "0.1,0.001,2", 10)
+    volume = torch.load(out / "last.pt", weights_only=True)["model"]["decoder.volume"]
+    axis = torch.arange(32.0) - 15.5
+    outside = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).norm(dim=-1) > 10
+    assert volume.min() == 0 and volume[outside].abs().max() == 0 and volume.max() > 0  # projected every step
     assert [row["epoch"] for row in results["history"]] == [1, 2, 3]
     assert all(0.0 <= row["valid_pose_error"] <= 180.0 for row in results["history"])
     schedule = cryoem.parse_softmin("0.1,0.001,2")
@@ -50,6 +55,7 @@ def test_hypotheses_with_an_annealed_soft_minimum(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (("--heads", "0"), "--heads must be at least 1"),
+    (("--support", "-3"), "--support must be >= 0"),
     (("--softmin", "0.1,0.01"), "--softmin must be T0,T1,E"),
     (("--softmin", "0,0.01,5"), "--softmin needs T0 > 0, T1 > 0 and E >= 1"),
     (("--images", "0"), "--images must be at least 1"),

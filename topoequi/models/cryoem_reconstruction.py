@@ -18,25 +18,42 @@ class VoxelVolumeDecoder(nn.Module):
     The spectrum is the DFT of the real volume, so it stays Hermitian and the volume real and
     confined to its box; one spectrum per batch serves all its images.
 
+    With ``support`` :math:`r`, :meth:`project_` (called after each optimiser step) sets
+    :math:`V \leftarrow \max(V, 0)` inside the sphere of radius :math:`r` voxels about the box centre
+    :math:`(N - 1)/2` and :math:`0` outside: the positivity and spherical mask of classical refinement.
+
     Args:
         size (int): :math:`N`.
         pad (float, optional): oversampling of the spectrum. (default: ``2.0``)
         interpolation (str, optional): ``"linear"`` (fast) or ``"cubic"`` slices. (default: ``"linear"``)
+        support (float, optional): :math:`r`; ``None``: no projection. (default: ``None``)
 
     Shapes:
         - **input:** rotations :math:`(B, 3, 3)`, shifts :math:`(B, 2)`, ctf :math:`(B, N, N)` or ``None``
         - **output:** images :math:`(B, 1, N, N)`
     """
 
-    def __init__(self, size: int, pad: float = 2.0, interpolation: str = "linear"):
+    def __init__(self, size: int, pad: float = 2.0, interpolation: str = "linear", support: float | None = None):
         super().__init__()
         if isinstance(size, bool) or not isinstance(size, int) or size < 2:
             raise ValueError(f"VoxelVolumeDecoder: size must be an int >= 2, got {size!r}")
         if interpolation not in ("linear", "cubic"):
             raise ValueError(f"VoxelVolumeDecoder: interpolation must be 'linear' or 'cubic', got {interpolation!r}")
-        self.size, self.pad, self.interpolation = size, float(pad), interpolation
+        if support is not None and not support > 0:
+            raise ValueError(f"VoxelVolumeDecoder: support must be a positive radius in voxels, got {support!r}")
+        self.size, self.pad, self.interpolation, self.support = size, float(pad), interpolation, support
         self.volume = nn.Parameter(torch.empty(size, size, size))
+        if support is not None:
+            axis = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+            radius = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).norm(dim=-1)
+            self.register_buffer("inside", radius <= support, persistent=False)
         self.reset_parameters()
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        r""":math:`V \leftarrow \max(V, 0)` inside the support, :math:`0` outside (nothing without a support)."""
+        if self.support is not None:
+            self.volume.clamp_(min=0).mul_(self.inside)
 
     def reset_parameters(self) -> None:
         nn.init.zeros_(self.volume)
@@ -46,7 +63,8 @@ class VoxelVolumeDecoder(nn.Module):
         return render(spectrum, rotations, self.size, shifts, ctf, self.interpolation)[:, None]
 
     def __repr__(self) -> str:
-        return f"VoxelVolumeDecoder(size={self.size}, pad={self.pad}, interpolation={self.interpolation})"
+        support = "" if self.support is None else f", support={self.support}"
+        return f"VoxelVolumeDecoder(size={self.size}, pad={self.pad}, interpolation={self.interpolation}{support})"
 
 
 def soft_minimum(losses: Tensor, temperature: float) -> tuple[Tensor, Tensor]:

@@ -1,7 +1,7 @@
 """Amortized cryo-EM pose inference and reconstruction on a simulated (or real) particle stack.
 
     topoequi train cryoem --encoder d4|cnn [--symmetric-loss] [--heads 1] [--grid none|cube] [--softmin T0,T1,E]
-                          [--images 1024] [--snr 0.1]
+                          [--support R] [--images 1024] [--snr 0.1]
                           [--channels 4,4,8,8] [--kernel-size 3] [--epochs 20] [--batch-size 32] [--lr 1e-3]
                           [--volume-lr 1e-2] [--seed 0] [--data-seed 0] [--map FILE.npz]
                           [--stack FILE.mrcs --star FILE.star] [--plot-every 5] [--out DIR]
@@ -15,7 +15,8 @@ stack's standard deviation. Models: :class:`~topoequi.models.cryoem_pose_encoder
 each image K (x 24) pose hypotheses (:class:`~topoequi.models.cryoem_pose_hypotheses.PoseHypothesisEncoder`),
 trained on the best one's loss plus 0.05 / H of their mean (H hypotheses, so that none stops learning), or
 with ``--softmin T0,T1,E`` on their soft minimum at a temperature annealed geometrically from T0 to T1 in
-E epochs; the pose scored is the best hypothesis. Each epoch logs the median
+E epochs; the pose scored is the best hypothesis. ``--support R`` keeps the volume non-negative and
+inside a sphere of R voxels (projected after every step). Each epoch logs the median
 pose error after global alignment (degrees), the fraction of poses within 5 / 15 degrees, the
 concentration of the predicted viewing directions on one axis (1/3 uniform, 1 for the degenerate
 solution of a single view), the FSC resolutions (Angstrom) of the aligned volume against the map,
@@ -41,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", default="none", choices=("none", "cube"),
                         help="cube: each head's pose times the cube's 24 rotations")
     parser.add_argument("--softmin", default="", help="T0,T1,E: soft minimum over hypotheses, T0 -> T1 in E epochs")
+    parser.add_argument("--support", type=float, default=0.0,
+                        help="R > 0: volume >= 0 inside a sphere of R voxels, 0 outside (0: unconstrained)")
     parser.add_argument("--channels", default="4,4,8,8", help="D4 fields per block (cnn: matched by parameters)")
     parser.add_argument("--kernel-size", type=int, default=3, help="convolution stencil width")
     parser.add_argument("--images", type=int, default=1024, help="particles to simulate")
@@ -68,6 +71,8 @@ def check_args(args: argparse.Namespace):
     for name in ("images", "epochs", "batch_size", "kernel_size", "heads"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.support < 0:
+        raise ValueError(f"--support must be >= 0 (a radius in voxels; 0: none), got {args.support}")
     for name in ("snr", "volume_lr"):
         if not getattr(args, name) > 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
@@ -129,7 +134,8 @@ def build_model(args: argparse.Namespace, size: int):
     if args.heads > 1 or args.grid != "none":
         encoder = PoseHypothesisEncoder(encoder, args.heads, args.grid)
         mean_weight = 0.05 / encoder.num_hypotheses
-    return AmortizedReconstruction(encoder, VoxelVolumeDecoder(size), symmetric=args.symmetric_loss,
+    decoder = VoxelVolumeDecoder(size, support=args.support or None)
+    return AmortizedReconstruction(encoder, decoder, symmetric=args.symmetric_loss,
                                    temperature=temperature(args.schedule, 0), mean_weight=mean_weight)
 
 
@@ -203,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         seed_everything(args.seed)
         model = build_model(args, stack.size)
         identity = {"task": "cryoem", "encoder": args.encoder, "symmetric_loss": args.symmetric_loss,
-                    "heads": args.heads, "grid": args.grid, "softmin": args.softmin,
+                    "heads": args.heads, "grid": args.grid, "softmin": args.softmin, "support": args.support,
                     "channels": list(args.channels_tuple), "kernel_size": args.kernel_size, "images": len(stack),
                     "snr": args.snr, "data_seed": args.data_seed, "map": args.map, "stack": args.stack}
 
@@ -220,7 +226,9 @@ def run(args: argparse.Namespace) -> int:
         def optimizers(model, config):
             groups = [{"params": model.encoder.parameters(), "lr": config.lr},
                       {"params": model.decoder.parameters(), "lr": args.volume_lr}]
-            return torch.optim.Adam(groups), None
+            optimizer = torch.optim.Adam(groups)
+            optimizer.register_step_post_hook(lambda *_: model.decoder.project_())
+            return optimizer, None
 
         def anneal(trainer: Trainer, epoch: int) -> None:
             model.temperature = temperature(args.schedule, epoch)
